@@ -1,0 +1,49 @@
+"""Persian, English and bilingual analyzers for Whoosh.
+
+Each analyzer is ``tokenizer | filter | filter``; every token's
+``startchar``/``endchar`` points into the original, un-normalized text. This
+package never imports ``search`` (the engine depends on it, not the reverse)
+and never imports hazm: the query path stays fast.
+
+>>> [t.text for t in BilingualAnalyzer()("همکاری‌ها with Russia’s")]
+['همکاری', 'russia']
+"""
+
+from __future__ import annotations
+
+from analyzers.persian import PersianAffixJoinFilter
+from analyzers.pipeline import Chain, TermFilter
+from analyzers.tokenizer import BilingualTokenizer, script_of
+
+__all__ = [
+    "ANALYZER_VERSION",
+    "BilingualAnalyzer",
+    "BilingualTokenizer",
+    "Chain",
+    "DEFAULT_PERSIAN_STEMMER",
+    "EnglishAnalyzer",
+    "PersianAffixJoinFilter",
+    "PersianAnalyzer",
+    "TermFilter",
+    "script_of",
+]
+
+#: Bumped whenever a change makes existing indexes produce different terms.
+ANALYZER_VERSION = 1
+
+DEFAULT_PERSIAN_STEMMER = "snowball"
+
+
+def PersianAnalyzer(*, stemmer: str = DEFAULT_PERSIAN_STEMMER):  # noqa: N802 - Whoosh's factory style
+    """Full Persian analysis; Latin words are only lower-cased."""
+    return BilingualTokenizer() | PersianAffixJoinFilter() | TermFilter(fa="full", en="normalize", persian_stemmer=stemmer)
+
+
+def EnglishAnalyzer():  # noqa: N802
+    """Full English analysis; Persian words are only folded."""
+    return BilingualTokenizer() | TermFilter(fa="normalize", en="full")
+
+
+def BilingualAnalyzer(*, stemmer: str = DEFAULT_PERSIAN_STEMMER):  # noqa: N802
+    """Routes each token by script: Persian and English analysis in one pass."""
+    return BilingualTokenizer() | PersianAffixJoinFilter() | TermFilter(fa="full", en="full", persian_stemmer=stemmer)

@@ -1,0 +1,94 @@
+"""Persian-specific steps: detached affixes and per-token normalization.
+
+Real Persian text writes one word three ways: with a ZWNJ (``همکاری‌ها``),
+glued (``همکاریها``) or with a space (``همکاری ها``, and Hamshahri's NBSP in
+``مي شود``). The tokenizer already keeps ZWNJ-joined words whole, and
+:func:`normalize` deletes the ZWNJ, so the first two meet. For the third,
+:class:`PersianAffixJoinFilter` glues a detached affix token back onto its
+word, so ``همکاری ها`` becomes the single token ``همکاریها`` whose span covers
+both words. The stemmer then makes all three ``همکاری``.
+
+Order matters: joining must see the raw tokens (a stopword filter would have
+dropped ``ها`` and ``می``), and normalization must precede the stopword test
+and stemming, which compare against normalized word lists.
+"""
+
+from __future__ import annotations
+
+from whoosh.analysis import Filter
+
+from analyzers.chars import FARSI_YEH, HEH, strip_marks
+
+#: Written apart from the verb or adjective they belong to: می‌روم, بی‌نظیر.
+PREFIXES = frozenset({"می", "نمی", "بی"})
+
+#: Always a suffix when standing alone: plural and comparative endings.
+SUFFIXES = frozenset(
+    {"ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان", "تر", "ترین", "تری", "ترها"}
+)
+
+#: Suffixes that stand alone only after a word ending in ه or ی, where the
+#: writer had to separate them: خانه ای, رفته اند, خانه اش, خانه ی.
+AFTER_VOWEL_SUFFIXES = frozenset({"ای", "ی", "ام", "ات", "اش", "ایم", "اید", "اند", "ایی"})
+
+# What may separate a word from its detached affix: spaces, NBSP, ZWNJ and
+# direction marks, and at most one line break (hard-wrapped text).
+_GAP_CHARS = " \t\u00a0\u202f\u2009\u200c\u200d\u200e\u200f\n"
+
+
+def normalize(surface: str) -> str:
+    """Delete harakat, tatweel and joiners (letters and digits are already folded)."""
+    return strip_marks(surface)
+
+
+def _gap_ok(source: str, start: int, end: int) -> bool:
+    gap = source[start:end]
+    return gap.count("\n") <= 1 and not gap.strip(_GAP_CHARS)
+
+
+class PersianAffixJoinFilter(Filter):
+    """Glue a detached Persian prefix or suffix token onto its word.
+
+    The joined token's text is the two surfaces concatenated (normalization
+    later removes marks) and its span runs from the first word's start to the
+    second's end, so a highlight covers ``همکاری ها`` whole.
+    """
+
+    def __eq__(self, other: object) -> bool:
+        return other.__class__ is self.__class__
+
+    def __hash__(self) -> int:
+        return hash(self.__class__.__name__)
+
+    def __call__(self, tokens):
+        prev = None
+        prev_norm = ""
+        for t in tokens:
+            if t.script == "fa" and getattr(t, "tokenize", True):
+                norm = normalize(t.text)
+                if prev is not None and prev.script == "fa" and self._joins(prev_norm, norm):
+                    base = prev.base_char
+                    if _gap_ok(prev.source, prev.endchar - base, t.startchar - base):
+                        prev.text = prev.text + t.text
+                        prev.endchar = t.endchar
+                        prev_norm = prev_norm + norm
+                        continue
+                if prev is not None:
+                    yield prev
+                prev = t.copy()
+                prev_norm = norm
+                continue
+            if prev is not None:
+                yield prev
+                prev = None
+            yield t
+        if prev is not None:
+            yield prev
+
+    @staticmethod
+    def _joins(left: str, right: str) -> bool:
+        if left in PREFIXES:
+            return True
+        if right in SUFFIXES:
+            return True
+        return right in AFTER_VOWEL_SUFFIXES and left[-1:] in (HEH, FARSI_YEH)

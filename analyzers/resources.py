@@ -1,0 +1,39 @@
+"""Word lists, loaded lazily and once per process.
+
+Nothing here imports hazm: the Persian stopword list is a vendored copy of
+hazm's (see ``data/stopwords_fa.txt``), so the query path pays a file read of
+a few kilobytes, not hazm's multi-second import.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from analyzers.chars import fold, strip_marks
+
+
+def _read_list(name: str) -> list[str]:
+    text = resources.files("analyzers").joinpath("data", name).read_text(encoding="utf-8")
+    return [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def normalize_fa_word(word: str) -> str:
+    """The same normalization indexed Persian tokens get, minus stemming.
+
+    hazm writes multi-word entries with ``_`` ("شده_است"); glued, they match
+    the glued spelling seen in real text.
+    """
+    return strip_marks(fold(word)).replace("_", "")
+
+
+@cache
+def persian_stopwords() -> frozenset[str]:
+    """hazm's Persian stopwords, normalized like indexed text."""
+    return frozenset(normalize_fa_word(w) for w in _read_list("stopwords_fa.txt"))
+
+
+@cache
+def english_stopwords() -> frozenset[str]:
+    """Lucene's small English stop set."""
+    return frozenset(w.lower() for w in _read_list("stopwords_en.txt"))

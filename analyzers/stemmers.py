@@ -1,0 +1,78 @@
+"""Persian and English stemmers, chosen by name.
+
+Persian has three candidates, compared on the dev data (see the README's
+quality section): ``snowball`` (Snowball's Persian stemmer via PyStemmer, in
+C), ``hazm`` (hazm's suffix stripper, re-implemented here so the query path
+never imports hazm) and ``none``. English always uses Snowball's English
+(Porter2) stemmer: Whoosh's bundled Porter stemmer turns "running" into "runn".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+import Stemmer as _pystemmer
+
+#: hazm.Stemmer's suffixes, in hazm's order. hazm strips them as a cascade
+#: (each one at most once, in this order), so "کتابهایشان" loses ان, ش, ی,
+#: ها in turn and becomes "کتاب". Its ZWNJ-bearing entries are left out: our
+#: tokens have no ZWNJ left by the time they are stemmed.
+HAZM_SUFFIXES = ("ات", "ان", "ترین", "تر", "م", "ت", "ش", "یی", "ی", "ها", "\u0654")
+
+#: Below this length a Persian word is left alone: stripping "ان" from "جان"
+#: or "م" from "قلم" does more harm than good.
+MIN_STEM_INPUT = 4
+
+
+def hazm_stem(word: str) -> str:
+    """hazm's ``Stemmer.stem``, for words with no ZWNJ (ours never have one)."""
+    for end in HAZM_SUFFIXES:
+        if word.endswith(end):
+            word = word[: -len(end)]
+    if word.endswith("\u06c0"):  # ۀ
+        word = word[:-1] + "\u0647"
+    return word
+
+
+@cache
+def _snowball(lang: str) -> _pystemmer.Stemmer:
+    return _pystemmer.Stemmer(lang)
+
+
+def snowball_stem_fa(word: str) -> str:
+    """Snowball Persian (PyStemmer)."""
+    return _snowball("persian").stemWord(word)
+
+
+def snowball_stem_en(word: str) -> str:
+    """Snowball English, a.k.a. Porter2."""
+    return _snowball("english").stemWord(word)
+
+
+def _guarded(stem: Callable[[str], str]) -> Callable[[str], str]:
+    def run(word: str) -> str:
+        if len(word) < MIN_STEM_INPUT:
+            return word
+        out = stem(word)
+        # A stem shorter than two letters is noise that would merge unrelated
+        # words; keep the word instead.
+        return out if len(out) >= 2 else word
+
+    run.__name__ = stem.__name__
+    return run
+
+
+PERSIAN_STEMMERS: dict[str, Callable[[str], str]] = {
+    "snowball": _guarded(snowball_stem_fa),
+    "hazm": _guarded(hazm_stem),
+    "none": lambda w: w,
+}
+
+
+def persian_stemmer(name: str) -> Callable[[str], str]:
+    """The Persian stemmer called ``name``; ValueError names the choices."""
+    try:
+        return PERSIAN_STEMMERS[name]
+    except KeyError:
+        raise ValueError(f"unknown Persian stemmer {name!r}; choose one of {sorted(PERSIAN_STEMMERS)}") from None
