@@ -17,10 +17,10 @@ from analyzers.tokenizer import BilingualTokenizer, script_of
 
 __all__ = [
     "ANALYZER_VERSION",
+    "DEFAULT_PERSIAN_STEMMER",
     "BilingualAnalyzer",
     "BilingualTokenizer",
     "Chain",
-    "DEFAULT_PERSIAN_STEMMER",
     "EnglishAnalyzer",
     "PersianAffixJoinFilter",
     "PersianAnalyzer",

@@ -16,6 +16,8 @@ Two kinds of change are kept apart on purpose:
 
 from __future__ import annotations
 
+from pyarabic import araby
+
 # --- joiners and invisible marks -------------------------------------------
 ZWNJ = "\u200c"  # ZERO WIDTH NON-JOINER: the Persian "half-space"
 ZWJ = "\u200d"  # ZERO WIDTH JOINER
@@ -90,8 +92,12 @@ def _fold_pairs() -> dict[int, int]:
 #: tokenizing, because offsets do not move.
 FOLD_TABLE: dict[int, int] = _fold_pairs()
 
-#: Deleted from a token's text once its span is known.
-DROP_CHARS = HARAKAT + SUPERSCRIPT_ALEF + TATWEEL + ZWNJ + ZWJ + SOFT_HYPHEN
+#: Deleted from a token's text once its span is known: pyarabic's tashkeel
+#: (fathatan .. sukun, shadda) and tatweel, plus the rarer Quranic marks up to
+#: U+065F and the superscript alef that pyarabic leaves alone, plus joiners.
+DROP_CHARS = "".join(
+    dict.fromkeys("".join(araby.TASHKEEL) + araby.TATWEEL + HARAKAT + SUPERSCRIPT_ALEF + ZWNJ + ZWJ + SOFT_HYPHEN)
+)
 DROP_TABLE: dict[int, None] = {ord(c): None for c in DROP_CHARS}
 
 

@@ -23,9 +23,7 @@ from analyzers.chars import FARSI_YEH, HEH, strip_marks
 PREFIXES = frozenset({"می", "نمی", "بی"})
 
 #: Always a suffix when standing alone: plural and comparative endings.
-SUFFIXES = frozenset(
-    {"ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان", "تر", "ترین", "تری", "ترها"}
-)
+SUFFIXES = frozenset({"ها", "های", "هایی", "هایم", "هایت", "هایش", "هایمان", "هایتان", "هایشان", "تر", "ترین", "تری", "ترها"})
 
 #: Suffixes that stand alone only after a word ending in ه or ی, where the
 #: writer had to separate them: خانه ای, رفته اند, خانه اش, خانه ی.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-import Stemmer as _pystemmer
+import Stemmer as _pystemmer  # noqa: N813 - PyStemmer names its module Stemmer
 
 #: hazm.Stemmer's suffixes, in hazm's order. hazm strips them as a cascade
 #: (each one at most once, in this order), so "کتابهایشان" loses ان, ش, ی,

@@ -7,12 +7,12 @@ message with a hint and an exit code, never a traceback::
     BisearchError                 base; .hint says what to do next
     ├── InputError                a document source is unusable (.path, .line)
     ├── QueryError                a query cannot be understood (.query)
-    └── IndexError_               an index cannot be used as asked
+    └── IndexStateError           an index cannot be used as asked
         ├── IndexNotFound         no index at that directory
         ├── IndexVersionError     written by an incompatible version: rebuild
         └── IndexLocked           another writer holds the lock
 
-``IndexError_`` carries a trailing underscore so it never shadows the builtin.
+``IndexStateError`` is not called IndexError so it never shadows the builtin.
 """
 
 from __future__ import annotations
@@ -71,21 +71,21 @@ class QueryError(BisearchError):
         self.query = query
 
 
-class IndexError_(BisearchError):
+class IndexStateError(BisearchError):
     """An index directory cannot be used as asked."""
 
     exit_code = 4
 
 
-class IndexNotFound(IndexError_):
+class IndexNotFound(IndexStateError):
     """There is no bisearch index at the given directory."""
 
 
-class IndexVersionError(IndexError_):
+class IndexVersionError(IndexStateError):
     """The index was written by an incompatible schema or analyzer version."""
 
 
-class IndexLocked(IndexError_):
+class IndexLocked(IndexStateError):
     """Another process holds the index's write lock."""
 
     exit_code = 5

@@ -1,0 +1,164 @@
+"""From a user's query string to a Whoosh query, leniently but never silently.
+
+Whoosh's parser never fails: it quietly turns ``foo:bar`` into two words and
+drops a dangling ``AND``. Users deserve to know, so :func:`parse_query` checks
+the string first. An empty query or an unknown field is a
+:class:`~search.errors.QueryError` (nothing sensible can be searched); a
+stray quote, parenthesis or operator is repaired and reported as a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from whoosh import query as wq
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin
+from whoosh.scoring import BM25F
+
+from search.errors import QueryError
+from search.schema import QUERY_FIELDS
+
+MAX_QUERY_CHARS = 2000
+DEFAULT_FIELDS = ("title", "text")
+#: Fields that select rather than score: in an OR query they still must hold.
+FILTER_FIELDS = frozenset({"lang", "source", "date", "doc_id"})
+
+#: An OR query where passages matching more of the words score higher
+#: (Whoosh multiplies by ``factor`` per extra matching clause).
+_GROUP = OrGroup.factory(0.9)
+
+_FIELD_RX = re.compile(r"(?<![\w/\\])([^\W\d][\w]*):(?!//)")
+_OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
+_STRAY_OP_RX = re.compile(r"^\s*(?:(?:AND|OR|ANDNOT|ANDMAYBE)\b\s*)+|(?:\s*\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE))+\s*$")
+_DOUBLE_OP_RX = re.compile(r"\b(AND|OR|ANDNOT|ANDMAYBE)(\s+(?:AND|OR|ANDNOT|ANDMAYBE)\b)+")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """The Whoosh query plus what was repaired on the way."""
+
+    text: str
+    query: wq.Query
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return self.query is wq.NullQuery or isinstance(self.query, type(wq.NullQuery))
+
+
+def make_parser(schema) -> MultifieldParser:
+    """Whoosh's parser over title and text, OR-grouped, with fuzzy ``~`` and ``+/-``."""
+    parser = MultifieldParser(list(DEFAULT_FIELDS), schema, group=_GROUP)
+    parser.add_plugin(FuzzyTermPlugin())
+    parser.add_plugin(PlusMinusPlugin())
+    return parser
+
+
+def scoring() -> BM25F:
+    """BM25F over passages (Whoosh's defaults, B=0.75, K1=1.2)."""
+    return BM25F()
+
+
+def _repair(text: str, warnings: list[str]) -> str:
+    if text.count('"') % 2:
+        i = text.rfind('"')
+        text = text[:i] + " " + text[i + 1 :]
+        warnings.append('unbalanced quote ("): the last one was ignored')
+    depth, out = 0, []
+    for ch in text:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                warnings.append("unbalanced parenthesis: a stray ')' was ignored")
+                out.append(" ")
+                continue
+            depth -= 1
+        out.append(ch)
+    text = "".join(out)
+    if depth:
+        warnings.append(f"unbalanced parenthesis: {depth} unclosed '(' closed at the end")
+        text = text + ")" * depth
+    new = _DOUBLE_OP_RX.sub(r"\1", text)
+    if new != text:
+        warnings.append("repeated operator: only the first was kept")
+        text = new
+    new = _STRAY_OP_RX.sub(" ", text)
+    if new != text:
+        warnings.append("operator with nothing to join (AND/OR/NOT at the start or end) was ignored")
+        text = new
+    return text
+
+
+def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
+    """Check, repair and parse ``text``; raises QueryError when nothing can be searched."""
+    if text is None or not text.strip():
+        raise QueryError("empty query", query=text or "", hint='give some words, e.g. bisearch search "Isfahan"')
+    if len(text) > MAX_QUERY_CHARS:
+        raise QueryError(
+            f"query is {len(text)} characters long (limit {MAX_QUERY_CHARS})",
+            query=text[:80] + "…",
+            hint="search for the key words, not the whole text",
+        )
+    known = set(QUERY_FIELDS)
+    for m in _FIELD_RX.finditer(text):
+        name = m.group(1)
+        if name not in known:
+            raise QueryError(
+                f"unknown field {name!r} in query {text!r}",
+                query=text,
+                hint=f"fields are {', '.join(sorted(known))}; put the words in quotes to search for a colon",
+            )
+    warnings: list[str] = []
+    repaired = _repair(text, warnings)
+    try:
+        q = parser.parse(repaired)
+    except Exception as exc:  # Whoosh is lenient; a failure here is a date or number it could not read
+        raise QueryError(
+            f"cannot parse query {text!r}: {exc}", query=text, hint="check field values such as dates (YYYY-MM-DD)"
+        ) from None
+    if "date:" in repaired and not any(leaf.field() == "date" for leaf in _leaves(q)):
+        raise QueryError(
+            f"cannot read the date in {text!r}",
+            query=text,
+            hint="write dates as YYYY, YYYY-MM or YYYY-MM-DD, ranges as date:[2024-01-01 TO 2025-12-31]",
+        )
+    q = _filters_required(q)
+    if isinstance(q, type(wq.NullQuery)):
+        if repaired.strip():
+            warnings.append("every word of the query is a stopword or an operator: nothing to search")
+    return ParsedQuery(text=text, query=q, warnings=tuple(warnings))
+
+
+def _leaves(q: wq.Query) -> list[wq.Query]:
+    return [q] if q.is_leaf() else list(q.leaves())
+
+
+def _is_filter(q: wq.Query) -> bool:
+    leaves = _leaves(q)
+    return bool(leaves) and all(leaf.field() in FILTER_FIELDS for leaf in leaves)
+
+
+def _filters_required(q: wq.Query) -> wq.Query:
+    """``lang:fa Isfahan`` means Isfahan *within* Persian passages, not either.
+
+    The OR grouping that suits free text would make a field filter one more
+    optional clause; pull such clauses out of the top-level OR and AND them.
+    """
+    if not isinstance(q, wq.Or):
+        return q
+    filters = [sub for sub in q.subqueries if _is_filter(sub)]
+    if not filters:
+        return q
+    # Filters on one field are alternatives ("lang:fa lang:mixed"); Whoosh has
+    # flattened any parentheses away, so group them again by field.
+    by_field: dict[str, list[wq.Query]] = {}
+    for f in filters:
+        by_field.setdefault(_leaves(f)[0].field(), []).append(f)
+    filters = [fs[0] if len(fs) == 1 else wq.Or(fs) for fs in by_field.values()]
+    rest = [sub for sub in q.subqueries if not _is_filter(sub)]
+    if not rest:
+        return filters[0] if len(filters) == 1 else wq.And(filters)
+    scored = rest[0] if len(rest) == 1 else wq.Or(rest, boost=q.boost, scale=q.scale)
+    return wq.And([scored, *filters])
