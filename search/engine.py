@@ -23,11 +23,11 @@ from pathlib import Path
 
 import whoosh.index
 from whoosh import query as wq
-from whoosh.index import EmptyIndexError
+from whoosh.index import EmptyIndexError, LockError
 
 import analyzers
 from search import config
-from search.errors import BisearchError, IndexNotFound, InputError, QueryError
+from search.errors import BisearchError, IndexLocked, IndexNotFound, InputError, QueryError
 from search.highlight import make_snippet, matched_terms
 from search.ingest import Skipped, read_documents
 from search.model import Document, Hit, Snippet, Span
@@ -145,6 +145,12 @@ def _coerce(item: Document | Mapping) -> Document:
         raise InputError(f"document {doc.id!r} has no text", hint="give every document some text")
     if doc.lang is not None and doc.lang not in ("fa", "en", "mixed"):
         raise InputError(f"document {doc.id!r}: lang must be fa, en or mixed, not {doc.lang!r}")
+    if doc.date is not None and not isinstance(doc.date, dt.date):
+        raise InputError(f"document {doc.id!r}: bad date {doc.date!r}", hint="use a datetime.date or YYYY-MM-DD")
+    for name in ("title", "source", "url", "path"):
+        value = getattr(doc, name)
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"document {doc.id!r}: {name} must be a string, not {type(value).__name__}")
     return doc
 
 
@@ -172,6 +178,7 @@ class Index:
         *,
         create: bool = True,
         persian_stemmer: str = analyzers.DEFAULT_PERSIAN_STEMMER,
+        _analyzer=None,
     ) -> None:
         self.path = Path(path) if path is not None else config.default_index_dir()
         self._searcher = None
@@ -186,7 +193,7 @@ class Index:
             except Exception as exc:
                 raise IndexNotFound(f"cannot open the index at {self.path}: {exc}", hint="run `bisearch rebuild`") from None
         elif create:
-            self._create(persian_stemmer)
+            self._create(persian_stemmer, _analyzer)
             meta = read_meta(self.path)
         else:
             hint = f"run `bisearch index PATH --index {self.path}` first"
@@ -202,7 +209,7 @@ class Index:
         """Open an existing index; IndexNotFound if there is none."""
         return cls(path, create=False)
 
-    def _create(self, persian_stemmer: str) -> None:
+    def _create(self, persian_stemmer: str, analyzer=None) -> None:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             if any(self.path.iterdir()):
@@ -210,8 +217,11 @@ class Index:
                     f"{self.path} is not empty and holds no bisearch index",
                     hint="choose an empty or new directory with --index",
                 )
-            self._ix = whoosh.index.create_in(str(self.path), build_schema(persian_stemmer=persian_stemmer))
-            write_meta(self.path, new_meta(persian_stemmer=persian_stemmer))
+            self._ix = whoosh.index.create_in(str(self.path), build_schema(persian_stemmer=persian_stemmer, analyzer=analyzer))
+            meta = new_meta(persian_stemmer=persian_stemmer)
+            if analyzer is not None:  # a benchmark baseline, not a product index
+                meta["analyzer"] = repr(analyzer)
+            write_meta(self.path, meta)
         except OSError as exc:
             raise IndexNotFound(
                 f"cannot create an index at {self.path}: {exc.strerror or exc}", hint="check the path and its permissions"
@@ -248,7 +258,12 @@ class Index:
         n_docs = n_pass = n_replaced = 0
         seen: dict[str, str] = {}
         fresh = self._ix.is_empty()
-        writer = self._ix.writer(limitmb=WRITER_LIMIT_MB)
+        try:
+            writer = self._ix.writer(limitmb=WRITER_LIMIT_MB)
+        except LockError:
+            raise IndexLocked(
+                f"the index at {self.path} is locked by another writer", hint="wait for the other indexing run to finish"
+            ) from None
         try:
             for item in documents:
                 if isinstance(item, Skipped):

@@ -35,9 +35,12 @@ QUERY_FIELDS = {
 }
 
 
-def build_schema(*, persian_stemmer: str = analyzers.DEFAULT_PERSIAN_STEMMER) -> Schema:
-    """The passage schema, with the bilingual analyzer on both text fields."""
-    ana = analyzers.BilingualAnalyzer(stemmer=persian_stemmer)
+def build_schema(*, persian_stemmer: str = analyzers.DEFAULT_PERSIAN_STEMMER, analyzer=None) -> Schema:
+    """The passage schema, with the bilingual analyzer on both text fields.
+
+    ``analyzer`` replaces it, for baselines measured in the same schema.
+    """
+    ana = analyzer if analyzer is not None else analyzers.BilingualAnalyzer(stemmer=persian_stemmer)
     return Schema(
         pid=ID(unique=True, stored=True),
         doc_id=ID(stored=True, sortable=True),
