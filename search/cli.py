@@ -177,7 +177,10 @@ def search_cmd(query: tuple[str, ...], index_dir: Path | None, limit: int, offse
     for w in results.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
     if not results.hits:
-        click.echo(f"no passages match {text!r}", err=True)
+        if results.total:  # --offset went past the last page
+            click.echo(f"{results.total} passages match {text!r}, none after --offset {offset}", err=True)
+        else:
+            click.echo(f"no passages match {text!r}", err=True)
         return
     color = sys.stdout.isatty()
     for hit in results:

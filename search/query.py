@@ -28,9 +28,14 @@ FILTER_FIELDS = frozenset({"lang", "source", "date", "doc_id"})
 #: (Whoosh multiplies by ``factor`` per extra matching clause).
 _GROUP = OrGroup.factory(0.9)
 
-_FIELD_RX = re.compile(r"(?<![\w/\\])([^\W\d][\w]*):(?!//)")
+# Field names are ASCII; "گفت:برنامه" in pasted Persian text is just text.
+_FIELD_RX = re.compile(r"(?<![\w/\\])([A-Za-z_][A-Za-z0-9_]*):(?!//)")
 _OPERATORS = ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")
 _STRAY_OP_RX = re.compile(r"^\s*(?:(?:AND|OR|ANDNOT|ANDMAYBE)\b\s*)+|(?:\s*\b(?:AND|OR|NOT|ANDNOT|ANDMAYBE))+\s*$")
+LANG_VALUES = ("fa", "en", "mixed")
+_LANG_VALUE_RX = re.compile(r"(?<![\w])lang:([^\s()]+)")
+_NON_ASCII_COLON_RX = re.compile(r"(?<=[^\x00-\x7f]):")
+_QUOTED_RX = re.compile(r'"[^"]*"')
 _DOUBLE_OP_RX = re.compile(r"\b(AND|OR|ANDNOT|ANDMAYBE)(\s+(?:AND|OR|ANDNOT|ANDMAYBE)\b)+")
 
 
@@ -51,7 +56,10 @@ def make_parser(schema) -> MultifieldParser:
     """Whoosh's parser over title and text, OR-grouped, with fuzzy ``~`` and ``+/-``."""
     parser = MultifieldParser(list(DEFAULT_FIELDS), schema, group=_GROUP)
     parser.add_plugin(FuzzyTermPlugin())
-    parser.add_plugin(PlusMinusPlugin())
+    # + and - are operators only at the start of a word: Whoosh's default
+    # would read "Iran-Russia" as Iran ANDNOT Russia and date:2024-05-28 as
+    # date:2024 ANDNOT 05 ANDNOT 28.
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     return parser
 
 
@@ -102,7 +110,8 @@ def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
             hint="search for the key words, not the whole text",
         )
     known = set(QUERY_FIELDS)
-    for m in _FIELD_RX.finditer(text):
+    # A colon inside a quoted phrase is text, not a field (the hint below says so).
+    for m in _FIELD_RX.finditer(_QUOTED_RX.sub(" ", text)):
         name = m.group(1)
         if name not in known:
             raise QueryError(
@@ -111,7 +120,12 @@ def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
                 hint=f"fields are {', '.join(sorted(known))}; put the words in quotes to search for a colon",
             )
     warnings: list[str] = []
-    repaired = _repair(text, warnings)
+    for m in _LANG_VALUE_RX.finditer(text):
+        if m.group(1) not in LANG_VALUES:
+            warnings.append(f"lang:{m.group(1)} matches nothing: languages are {', '.join(LANG_VALUES)}")
+    # A colon after a non-ASCII word is punctuation ("گفت:برنامه"), not a
+    # field: Whoosh would silently drop the word before it.
+    repaired = _repair(_NON_ASCII_COLON_RX.sub(" ", text), warnings)
     try:
         q = parser.parse(repaired)
     except Exception as exc:  # Whoosh is lenient; a failure here is a date or number it could not read
@@ -124,7 +138,7 @@ def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
             query=text,
             hint="write dates as YYYY, YYYY-MM or YYYY-MM-DD, ranges as date:[2024-01-01 TO 2025-12-31]",
         )
-    q = _filters_required(q)
+    q = _nots_exclude(_filters_required(q))
     if isinstance(q, type(wq.NullQuery)):
         if repaired.strip():
             warnings.append("every word of the query is a stopword or an operator: nothing to search")
@@ -153,12 +167,35 @@ def _filters_required(q: wq.Query) -> wq.Query:
         return q
     # Filters on one field are alternatives ("lang:fa lang:mixed"); Whoosh has
     # flattened any parentheses away, so group them again by field.
+    # Negated filters ("NOT lang:fa") are not alternatives: each must hold.
     by_field: dict[str, list[wq.Query]] = {}
+    negated = [f for f in filters if isinstance(f, wq.Not)]
     for f in filters:
-        by_field.setdefault(_leaves(f)[0].field(), []).append(f)
-    filters = [fs[0] if len(fs) == 1 else wq.Or(fs) for fs in by_field.values()]
+        if not isinstance(f, wq.Not):
+            by_field.setdefault(_leaves(f)[0].field(), []).append(f)
+    filters = [fs[0] if len(fs) == 1 else wq.Or(fs) for fs in by_field.values()] + negated
     rest = [sub for sub in q.subqueries if not _is_filter(sub)]
     if not rest:
         return filters[0] if len(filters) == 1 else wq.And(filters)
     scored = rest[0] if len(rest) == 1 else wq.Or(rest, boost=q.boost, scale=q.scale)
     return wq.And([scored, *filters])
+
+
+def _nots_exclude(q: wq.Query) -> wq.Query:
+    """``Iran NOT Russia`` means Iran *without* Russia.
+
+    Under the OR grouping Whoosh parses it as ``Iran OR (NOT Russia)``, which
+    matches nearly every passage; turn each OR holding NOT clauses into
+    ``(the other clauses) ANDNOT (the negated ones)``, at any depth.
+    """
+    if q.is_leaf():
+        return q
+    q = q.apply(_nots_exclude)
+    if not isinstance(q, wq.Or):
+        return q
+    nots = [sub.query for sub in q.subqueries if isinstance(sub, wq.Not)]
+    rest = [sub for sub in q.subqueries if not isinstance(sub, wq.Not)]
+    if not nots or not rest:
+        return q
+    positive = rest[0] if len(rest) == 1 else wq.Or(rest, boost=q.boost, scale=q.scale)
+    return wq.AndNot(positive, nots[0] if len(nots) == 1 else wq.Or(nots))

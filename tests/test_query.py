@@ -1,0 +1,232 @@
+"""Unit tests of search.query.parse_query: what a query string turns into."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from whoosh import query as wq
+from whoosh.util.times import long_to_datetime
+
+from search.errors import QueryError
+from search.query import MAX_QUERY_CHARS, make_parser, parse_query
+from search.schema import build_schema
+
+
+@pytest.fixture(scope="module")
+def parser():
+    return make_parser(build_schema())
+
+
+def leaves(q: wq.Query) -> list[wq.Query]:
+    return [q] if q.is_leaf() else list(q.leaves())
+
+
+def terms(q: wq.Query, field: str | None = None) -> set[str]:
+    """Every (field-filtered) term text in the query tree."""
+    out = set()
+    for leaf in leaves(q):
+        for f, t in leaf.iter_all_terms():
+            if field is None or f == field:
+                out.add(t.decode() if isinstance(t, bytes) else t)
+    return out
+
+
+def negated_terms(q: wq.Query) -> set[str]:
+    """Terms that sit under a NOT / ANDNOT (what the query excludes)."""
+    out: set[str] = set()
+
+    def walk(node: wq.Query, neg: bool) -> None:
+        if isinstance(node, wq.Not):
+            walk(node.query, True)
+            return
+        if isinstance(node, wq.AndNot):
+            walk(node.a, neg)
+            walk(node.b, True)
+            return
+        if node.is_leaf():
+            if neg:
+                out.update(t.decode() if isinstance(t, bytes) else t for _f, t in node.iter_all_terms())
+            return
+        for child in node.children():
+            walk(child, neg)
+
+    walk(q, False)
+    return out
+
+
+# -- filters -----------------------------------------------------------------
+
+
+def test_field_filter_is_anded_with_free_text(parser):
+    """`lang:fa word` finds the word *within* Persian passages, not "either"."""
+    q = parse_query(parser, "lang:fa همکاری").query
+    assert isinstance(q, wq.And)
+    assert wq.Term("lang", "fa") in q.subqueries
+    assert "همکاری" in terms(q, "text")
+
+
+def test_alternatives_on_one_field_are_ored(parser):
+    """`lang:fa lang:mixed x` keeps passages in either language, not in both at once."""
+    q = parse_query(parser, "lang:fa lang:mixed Isfahan").query
+    assert isinstance(q, wq.And)
+    ors = [sub for sub in q.subqueries if isinstance(sub, wq.Or) and terms(sub, "lang")]
+    assert len(ors) == 1
+    assert terms(ors[0], "lang") == {"fa", "mixed"}
+
+
+def test_filters_on_different_fields_are_all_required(parser):
+    """`lang:en source:seeds x` requires both filters."""
+    q = parse_query(parser, "lang:en source:seeds Isfahan").query
+    assert isinstance(q, wq.And)
+    assert wq.Term("lang", "en") in q.subqueries
+    assert wq.Term("source", "seeds") in q.subqueries
+
+
+def test_negated_filters_each_hold(parser):
+    """`NOT lang:fa NOT lang:mixed x` excludes both languages (not "not fa OR not mixed")."""
+    q = parse_query(parser, "NOT lang:fa NOT lang:mixed Isfahan").query
+    assert isinstance(q, wq.And)
+    nots = [sub for sub in q.subqueries if isinstance(sub, wq.Not)]
+    assert sorted(terms(n, "lang").pop() for n in nots) == ["fa", "mixed"]
+
+
+def test_filter_alone_is_a_query(parser):
+    """A bare filter (`source:seeds`) is a query of its own, not empty."""
+    parsed = parse_query(parser, "source:seeds")
+    assert not parsed.is_empty
+    assert parsed.query == wq.Term("source", "seeds")
+
+
+# -- NOT and hyphens ---------------------------------------------------------
+
+
+def test_not_excludes_instead_of_matching_everything(parser):
+    """`Iran NOT Russia` means Iran without Russia (under OR grouping it used to match all)."""
+    q = parse_query(parser, "Iran NOT Russia").query
+    assert isinstance(q, wq.AndNot)
+    assert "russia" in negated_terms(q)
+    assert "iran" not in negated_terms(q)
+
+
+def test_minus_prefix_excludes(parser):
+    """`Isfahan -Tatarstan` excludes Tatarstan."""
+    q = parse_query(parser, "Isfahan -Tatarstan").query
+    assert negated_terms(q) == {"tatarstan"}
+
+
+@pytest.mark.parametrize("text", ["Iran-Russia", "Isfahan-Tatarstan", "Shahed-136"])
+def test_hyphen_inside_a_word_is_not_a_minus(parser, text):
+    """A hyphenated word searches both parts instead of excluding the second one."""
+    q = parse_query(parser, text).query
+    assert negated_terms(q) == set()
+    assert len(terms(q, "text")) == 2
+
+
+def test_full_date_is_one_day_not_a_year_minus_numbers(parser):
+    """`date:2024-05-28` selects that day (the hyphens are not minus operators)."""
+    q = parse_query(parser, "date:2024-05-28 Isfahan").query
+    assert negated_terms(q) == set()
+    ranges = [leaf for leaf in leaves(q) if leaf.field() == "date"]
+    assert len(ranges) == 1
+    lo, hi = long_to_datetime(ranges[0].start), long_to_datetime(ranges[0].end)
+    assert lo.date() == hi.date() == dt.date(2024, 5, 28)
+
+
+# -- repairs and errors -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('"Isfahan', "quote"),
+        ("Isfahan)", "parenthesis"),
+        ("(Isfahan", "parenthesis"),
+        ("AND Isfahan", "operator"),
+        ("Isfahan OR", "operator"),
+        ("Isfahan NOT", "operator"),
+        ("Isfahan AND AND Tatarstan", "repeated operator"),
+    ],
+)
+def test_repaired_input_warns_and_still_searches(parser, text, needle):
+    """A stray quote/parenthesis/operator is repaired, reported, and the words still searched."""
+    parsed = parse_query(parser, text)
+    assert any(needle in w for w in parsed.warnings), parsed.warnings
+    assert "isfahan" in terms(parsed.query, "text")
+
+
+def test_clean_query_has_no_warnings(parser):
+    """A well-formed query produces no warnings."""
+    assert parse_query(parser, '"sister cities" OR (Isfahan AND Tatarstan)').warnings == ()
+
+
+@pytest.mark.parametrize("text", ["the of and", "و از به", "the AND of"])
+def test_all_stopwords_gives_empty_query_with_warning(parser, text):
+    """A query of only stopwords searches nothing and says why."""
+    parsed = parse_query(parser, text)
+    assert parsed.is_empty
+    assert any("stopword" in w for w in parsed.warnings)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_empty_query_is_an_error(parser, text):
+    """An empty query is a QueryError with a hint."""
+    with pytest.raises(QueryError) as exc:
+        parse_query(parser, text)
+    assert exc.value.hint
+
+
+def test_too_long_query_is_an_error(parser):
+    """A query over the length limit is refused (with a hint), not run."""
+    with pytest.raises(QueryError) as exc:
+        parse_query(parser, "Isfahan " * (MAX_QUERY_CHARS // 8 + 1))
+    assert "limit" in exc.value.message
+    assert exc.value.hint
+    # exactly at the limit is fine
+    assert not parse_query(parser, "x" * MAX_QUERY_CHARS).is_empty
+
+
+def test_bad_date_is_an_error_with_hint(parser):
+    """`date:notadate` is a QueryError whose hint shows the date format."""
+    with pytest.raises(QueryError) as exc:
+        parse_query(parser, "date:notadate")
+    assert "YYYY-MM-DD" in exc.value.hint
+
+
+def test_unknown_field_is_an_error_naming_the_fields(parser):
+    """`foo:bar` is refused with the list of real fields instead of silently searching two words."""
+    with pytest.raises(QueryError) as exc:
+        parse_query(parser, "foo:bar")
+    assert "'foo'" in exc.value.message
+    assert "title" in exc.value.hint and "lang" in exc.value.hint
+
+
+def test_colon_inside_quotes_is_not_a_field(parser):
+    """The unknown-field hint says to quote a colon; a quoted `"foo:bar"` must then work."""
+    parsed = parse_query(parser, '"foo:bar"')
+    assert terms(parsed.query, "text") == {"foo", "bar"}
+
+
+def test_urls_are_not_fields(parser):
+    """`http://…` in a query is text, not an unknown field `http`."""
+    assert not parse_query(parser, "http://example.com").is_empty
+
+
+def test_colon_after_persian_word_is_punctuation():
+    """Pasted Persian text ("گفت:برنامه") keeps both words instead of failing as a field."""
+    from search.query import make_parser, parse_query
+    from search.schema import build_schema
+
+    parsed = parse_query(make_parser(build_schema()), "وزیر:برنامه")
+    terms = {t for _f, t in parsed.query.iter_all_terms()}
+    assert {"وزیر", "برنامه"} <= terms
+    assert not parsed.warnings
+
+
+def test_unknown_language_value_warns():
+    """lang:xx can match nothing; the user is told which languages exist."""
+    from search.query import make_parser, parse_query
+    from search.schema import build_schema
+
+    parsed = parse_query(make_parser(build_schema()), "lang:xx Isfahan")
+    assert any("lang:xx" in w for w in parsed.warnings)
