@@ -2,7 +2,7 @@
 # Set up a virtualenv in .venv (once; again only when pyproject.toml changes)
 # and run one of:
 #   bootstrap.sh demo [QUERY]   search the bundled seeds/ (index built on first use)
-#   bootstrap.sh test [ARGS]    the whole test suite (pytest ARGS)
+#   bootstrap.sh test [ARGS]    the whole test suite (pytest ARGS; -rs lists skip reasons)
 #   bootstrap.sh shell          print the line that activates the venv
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -36,18 +36,18 @@ ensure_venv() {
 cmd="${1:-demo}"; shift || true
 case "$cmd" in
   demo)
-    ensure_venv test
+    ensure_venv test,web
     # The demo keeps its index inside the checkout unless told otherwise.
     export BISEARCH_INDEX="${BISEARCH_INDEX:-$PWD/.bisearch/index}"
     if [ "$#" -eq 0 ]; then set -- "Isfahan Tatarstan همکاری"; fi
     exec .venv/bin/bisearch search --limit 5 "$@"
     ;;
   test)
-    ensure_venv test
-    exec .venv/bin/python -m pytest "$@"
+    ensure_venv test,web
+    exec .venv/bin/python -m pytest -rs "$@"
     ;;
   shell)
-    ensure_venv test
+    ensure_venv test,web
     echo "source $PWD/.venv/bin/activate"
     ;;
   *)

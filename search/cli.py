@@ -309,6 +309,12 @@ def eval_cmd(qrels: Path, run_path: Path, as_json: bool) -> None:
         click.echo(format_metrics(metrics))
 
 
+# `serve` lives in its own module so that fastapi/uvicorn load only when it runs.
+from search.serve_cmd import serve  # noqa: E402 - registered after the group exists
+
+cli.add_command(serve)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="bisearch")
