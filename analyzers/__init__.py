@@ -29,7 +29,10 @@ __all__ = [
 ]
 
 #: Bumped whenever a change makes existing indexes produce different terms.
-ANALYZER_VERSION = 1
+#: 2: Arabic-block symbols (ornate parentheses, rial sign, END OF AYAH) are no
+#: longer letters; Quranic annotation marks are dropped from terms; an "other"
+#: token never swallows Persian letters.
+ANALYZER_VERSION = 2
 
 DEFAULT_PERSIAN_STEMMER = "snowball"
 

@@ -53,6 +53,11 @@ HAMZA_BELOW = "\u0655"
 SUPERSCRIPT_ALEF = "\u0670"
 #: FATHATAN (U+064B) .. SUKUN (U+0652) and the rarer marks up to U+065F.
 HARAKAT = "".join(chr(c) for c in range(0x064B, 0x0660))
+#: Quranic annotation marks (small high letters, stop signs, small waw/yeh),
+#: U+06D6..U+06ED minus the three that are not marks: END OF AYAH (U+06DD, a
+#: format character), RUB EL HIZB (U+06DE) and PLACE OF SAJDAH (U+06E9), both
+#: symbols. The tokenizer keeps these inside a word, so they must be dropped.
+QURANIC_MARKS = "".join(chr(c) for c in range(0x06D6, 0x06EE) if c not in (0x06DD, 0x06DE, 0x06E9))
 
 # --- digits -----------------------------------------------------------------
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"  # U+06F0..U+06F9 (EXTENDED ARABIC-INDIC)
@@ -93,10 +98,11 @@ def _fold_pairs() -> dict[int, int]:
 FOLD_TABLE: dict[int, int] = _fold_pairs()
 
 #: Deleted from a token's text once its span is known: pyarabic's tashkeel
-#: (fathatan .. sukun, shadda) and tatweel, plus the rarer Quranic marks up to
-#: U+065F and the superscript alef that pyarabic leaves alone, plus joiners.
+#: (fathatan .. sukun, shadda) and tatweel, plus the rarer marks up to U+065F,
+#: the superscript alef that pyarabic leaves alone, the Quranic annotation
+#: marks, plus joiners.
 DROP_CHARS = "".join(
-    dict.fromkeys("".join(araby.TASHKEEL) + araby.TATWEEL + HARAKAT + SUPERSCRIPT_ALEF + ZWNJ + ZWJ + SOFT_HYPHEN)
+    dict.fromkeys("".join(araby.TASHKEEL) + araby.TATWEEL + HARAKAT + SUPERSCRIPT_ALEF + QURANIC_MARKS + ZWNJ + ZWJ + SOFT_HYPHEN)
 )
 DROP_TABLE: dict[int, None] = {ord(c): None for c in DROP_CHARS}
 

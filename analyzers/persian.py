@@ -69,6 +69,8 @@ class PersianAffixJoinFilter(Filter):
                     if _gap_ok(prev.source, prev.endchar - base, t.startchar - base):
                         prev.text = prev.text + t.text
                         prev.endchar = t.endchar
+                        if hasattr(prev, "original"):  # keeporiginal: the whole span, gap included
+                            prev.original = prev.source[prev.startchar - base : t.endchar - base]
                         prev_norm = prev_norm + norm
                         continue
                 if prev is not None:

@@ -20,12 +20,21 @@ from whoosh.analysis import Token, Tokenizer
 from analyzers.chars import fold
 
 # Arabic-script letters (Persian forms included) and the marks that may sit
-# inside a word. Digits are absent on purpose: folding made them ASCII.
+# inside a word. Digits are absent on purpose: folding made them ASCII. The
+# presentation-form blocks also hold punctuation and symbols that are not
+# letters (FBB2..FBD2 spacing marks, the ornate parentheses \ufd3e \ufd3f and
+# symbols up to FD4F, FDC8..FDEF non-characters, the rial sign and symbols
+# FDFC..FDFF, unassigned FE75): they are left out, so "\ufd3fکتاب\ufd3e" is a word
+# between two brackets, not a word that contains them.
 _AR_LETTER = (
-    "\u0621-\u063a\u0641-\u064a\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef"
-    "\u06fa-\u06fc\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc"
+    "\u0620-\u063f\u0641-\u064a\u066e\u066f\u0671-\u06d3\u06d5\u06ee\u06ef"
+    "\u06fa-\u06fc\u06ff\u0750-\u077f"
+    "\ufb50-\ufbb1\ufbd3-\ufd3d\ufd50-\ufd8f\ufd92-\ufdc7\ufdf0-\ufdfb"
+    "\ufe70-\ufe74\ufe76-\ufefc"
 )
-_AR_MARK = "\u0640\u064b-\u065f\u0670\u06d6-\u06ed"
+# U+06DD (END OF AYAH), U+06DE and U+06E9 (symbols) are not marks: they end a
+# word. The rest of U+06D6..U+06ED is chars.QURANIC_MARKS, dropped per token.
+_AR_MARK = "\u0640\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
 _JOINER = "\u200c\u200d"  # ZWNJ, ZWJ: glue inside a word, never at its edges
 _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 
@@ -35,7 +44,10 @@ TOKEN_PATTERN = re.compile(
     rf"|(?P<en>[{_LATIN}][{_LATIN}0-9\u0300-\u036f]*(?:['\u2019][{_LATIN}]+)*)"
     # 10,000 is one number; 6.5 is one number; 1404/02/31 is three.
     r"|(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?(?![0-9])|[0-9]+(?:\.[0-9]+)?)"
-    r"|(?P<other>[^\W\d_]+)"
+    # Any other letters, but never Arabic-script ones: "Ωکتاب" is two tokens,
+    # so the Persian word still gets Persian analysis. Latin letters may
+    # follow ("ˈkɛnjə", "μm"): IPA and units are better whole than shredded.
+    rf"|(?P<other>(?:(?![{_AR_LETTER}])[^\W\d_])+)"
 )
 
 _SCRIPT_OF_FIRST = (

@@ -1,0 +1,98 @@
+"""The vendored word lists, and the promise that the query path never imports hazm."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from analyzers.chars import ALEF_MAKSURA, ARABIC_KAF, ARABIC_YEH, DROP_CHARS, FOLD_TABLE, ZWNJ
+from analyzers.resources import _read_list, english_stopwords, normalize_fa_word, persian_stopwords
+
+VENDORED = resources.files("analyzers").joinpath("data", "stopwords_fa.txt")
+
+
+def hazm_stopwords_file() -> Path:
+    """hazm's own stopword file, found without importing hazm (slow to import)."""
+    spec = importlib.util.find_spec("hazm")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("hazm is not installed")
+    return Path(spec.submodule_search_locations[0]) / "data" / "stopwords.dat"
+
+
+def test_vendored_persian_stopwords_match_hazm_word_for_word():
+    hazm_words = [ln.strip() for ln in hazm_stopwords_file().read_text(encoding="utf-8").splitlines() if ln.strip()]
+    ours = _read_list("stopwords_fa.txt")
+    # Same words in the same order: a verbatim copy, header comments aside.
+    assert ours == hazm_words
+    assert len(ours) > 300
+
+
+def test_vendored_file_has_only_header_comments():
+    lines = VENDORED.read_text(encoding="utf-8").splitlines()
+    header = [ln for ln in lines if ln.startswith("#")]
+    assert header and all(ln.startswith("#") for ln in lines[: len(header)])
+    assert "hazm" in header[0]
+
+
+def test_persian_stopwords_are_normalized():
+    stops = persian_stopwords()
+    assert stops
+    joined = "".join(stops)
+    # No ZWNJ, no Arabic yeh, alef maksura or kaf, no mark or unfolded digit.
+    for ch in (ZWNJ, ARABIC_YEH, ALEF_MAKSURA, ARABIC_KAF, "_"):
+        assert ch not in joined
+    assert not set(joined) & set(DROP_CHARS)
+    assert not {ord(c) for c in joined} & set(FOLD_TABLE)
+    # Normalization is idempotent on the loaded set.
+    assert all(normalize_fa_word(w) == w for w in stops)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normalized"),
+    [
+        # The ZWNJ of می‌شود is removed, as in indexed text.
+        ("می‌شود", "میشود"),
+        # hazm's multi-word entries are glued.
+        ("شده_است", "شدهاست"),
+        # Arabic yeh and kaf fold.
+        ("يك", "یک"),
+    ],
+)
+def test_normalize_fa_word(raw, normalized):
+    assert normalize_fa_word(raw) == normalized
+
+
+def test_known_stopwords_present():
+    # Common function words from hazm's list, in their normalized spelling.
+    assert {"و", "از", "به", "که", "میشود", "برای"} <= persian_stopwords()
+    assert {"the", "of", "and", "a"} <= english_stopwords()
+    # Question words carry meaning in passage search: not stopwords.
+    assert "who" not in english_stopwords()
+
+
+def test_english_stopwords_are_lowercase():
+    assert all(w == w.lower() and w.isascii() for w in english_stopwords())
+
+
+def test_word_lists_are_loaded_once():
+    assert persian_stopwords() is persian_stopwords()
+    assert english_stopwords() is english_stopwords()
+
+
+def test_importing_analyzers_does_not_import_hazm():
+    # Run in a fresh interpreter: this test process may have imported hazm.
+    code = "import analyzers, sys; analyzers.BilingualAnalyzer()('تست'); list(analyzers.BilingualAnalyzer()('کتاب‌ها and books')); print('hazm' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
+
+
+def test_analyzers_do_not_import_search():
+    # The engine depends on the analyzers, never the reverse.
+    code = "import analyzers, sys; list(analyzers.BilingualAnalyzer()('تست')); print(any(m == 'search' or m.startswith('search.') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "False"
