@@ -34,6 +34,14 @@ AFTER_VOWEL_SUFFIXES = frozenset({"ای", "ی", "ام", "ات", "اش", "ایم"
 _GAP_CHARS = " \t\u00a0\u202f\u2009\u200c\u200d\u200e\u200f\n"
 
 
+_VOWEL_ENDS = (HEH, FARSI_YEH)
+
+#: surface → :func:`normalize` of it, for the join test. Module-level (never
+#: on the filter, which Whoosh pickles into the index) and bounded.
+_NORM_CACHE: dict[str, str] = {}
+_NORM_CACHE_LIMIT = 200_000
+
+
 def normalize(surface: str) -> str:
     """Delete harakat, tatweel and joiners (letters and digits are already folded)."""
     return strip_marks(surface)
@@ -59,31 +67,60 @@ class PersianAffixJoinFilter(Filter):
         return hash(self.__class__.__name__)
 
     def __call__(self, tokens):
-        prev = None
-        prev_norm = ""
+        # A Persian token is held back until the next one shows whether it
+        # joins. Whoosh tokenizers reuse one Token object, so the held token's
+        # fields (all the tokenizer changes per token) are kept in locals,
+        # and it is yielded through one private copy made per call, not per
+        # token: Token.copy() per token was a fifth of the analysis time.
+        norm_cache = _NORM_CACHE
+        out = None  # the private token the held ones are yielded through
+        keep = False  # keeporiginal: tokens carry ``original``
+        held = False
+        h_text = h_norm = h_original = ""
+        h_pos = h_start = h_end = 0
         for t in tokens:
             if t.script == "fa" and getattr(t, "tokenize", True):
-                norm = normalize(t.text)
-                if prev is not None and prev.script == "fa" and self._joins(prev_norm, norm):
-                    base = prev.base_char
-                    if _gap_ok(prev.source, prev.endchar - base, t.startchar - base):
-                        prev.text = prev.text + t.text
-                        prev.endchar = t.endchar
-                        if hasattr(prev, "original"):  # keeporiginal: the whole span, gap included
-                            prev.original = prev.source[prev.startchar - base : t.endchar - base]
-                        prev_norm = prev_norm + norm
-                        continue
-                if prev is not None:
-                    yield prev
-                prev = t.copy()
-                prev_norm = norm
+                text = t.text
+                norm = norm_cache.get(text)
+                if norm is None:
+                    norm = normalize(text)
+                    if len(norm_cache) >= _NORM_CACHE_LIMIT:
+                        norm_cache.clear()
+                    norm_cache[text] = norm
+                if held:
+                    if h_norm in PREFIXES or norm in SUFFIXES or (norm in AFTER_VOWEL_SUFFIXES and h_norm[-1:] in _VOWEL_ENDS):
+                        base = t.base_char
+                        if _gap_ok(t.source, h_end - base, t.startchar - base):
+                            h_text = h_text + text
+                            h_end = t.endchar
+                            if keep:  # the whole span, gap included
+                                h_original = t.source[h_start - base : h_end - base]
+                            h_norm = h_norm + norm
+                            continue
+                    out.text, out.pos, out.startchar, out.endchar, out.stopped = h_text, h_pos, h_start, h_end, False
+                    if keep:
+                        out.original = h_original
+                    yield out
+                elif out is None:
+                    out = t.copy()
+                    keep = hasattr(t, "original")
+                held = True
+                h_text, h_norm, h_pos, h_start, h_end = text, norm, t.pos, t.startchar, t.endchar
+                if keep:
+                    h_original = t.original
                 continue
-            if prev is not None:
-                yield prev
-                prev = None
+            if held:
+                out.text, out.pos, out.startchar, out.endchar, out.stopped = h_text, h_pos, h_start, h_end, False
+                if keep:
+                    out.original = h_original
+                yield out
+                held = False
             yield t
-        if prev is not None:
-            yield prev
+        if held:
+            out.text, out.pos, out.startchar, out.endchar, out.stopped = h_text, h_pos, h_start, h_end, False
+            if keep:
+                out.original = h_original
+            yield out
 
     @staticmethod
     def _joins(left: str, right: str) -> bool:

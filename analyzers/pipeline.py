@@ -148,32 +148,53 @@ class TermFilter(Filter):
 
     def chains(self) -> dict[str, Chain]:
         """Script name → chain, for this filter's configuration."""
-        return {
-            "fa": persian_chain(self.persian_stemmer, self.fa == "full"),
-            "en": english_chain(self.en == "full"),
-            "num": number_chain(),
-            "other": other_chain(),
-        }
+        return dict(_chains(self.fa, self.en, self.persian_stemmer))
 
     def __call__(self, tokens):
-        chains = self.chains()
+        chains = _chains(self.fa, self.en, self.persian_stemmer)
+        # Each chain's memo, read inline: a hit (almost every token) then
+        # costs one dict lookup instead of a method call.
+        memos = _memos(self.fa, self.en, self.persian_stemmer)
         pos = None
         for t in tokens:
-            chain = chains[t.script]
             if not getattr(t, "tokenize", True):
-                t.text = chain.normalize(t.text)
+                t.text = chains[t.script].normalize(t.text)
                 yield t
                 continue
-            term = chain.term(t.text)
+            script = t.script
+            term = memos[script].get(t.text, _MISS)
+            if term is _MISS:
+                term = chains[script].term(t.text)
             if pos is None:
                 pos = t.base_pos
             if term is None:
                 if t.removestops:
                     continue
                 t.stopped = True
-                t.text = chain.normalize(t.text)
+                t.text = chains[script].normalize(t.text)
             else:
                 t.text = term
             t.pos = pos
             pos += 1
             yield t
+
+
+_MISS = object()
+
+
+@cache
+def _chains(fa: str, en: str, stemmer: str) -> dict[str, Chain]:
+    """Per process, like the chains themselves (never stored on a filter)."""
+    return {
+        "fa": persian_chain(stemmer, fa == "full"),
+        "en": english_chain(en == "full"),
+        "num": number_chain(),
+        "other": other_chain(),
+    }
+
+
+@cache
+def _memos(fa: str, en: str, stemmer: str) -> dict[str, dict[str, str | None]]:
+    # Chain.term only ever clear()s its memo, never replaces it, so these
+    # references stay the live dicts.
+    return {script: chain._cache for script, chain in _chains(fa, en, stemmer).items()}

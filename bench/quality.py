@@ -24,10 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from whoosh.analysis import StandardAnalyzer  # noqa: E402
+from whoosh.analysis import StandardAnalyzer
 
-from bench.common import data_dir_or_exit, fresh_index, iter_corpus, read_jsonl  # noqa: E402
-from search.evaluate import evaluate, read_qrels  # noqa: E402
+from bench.common import data_dir_or_exit, fresh_index, iter_corpus, read_jsonl
+from search.evaluate import evaluate, read_qrels
 
 ZWNJ = "\u200c"
 

@@ -18,3 +18,14 @@ def test_quality_bench_skips_without_data(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "skipped" in proc.stderr and str(missing) in proc.stderr
+
+
+def test_speed_bench_skips_without_data(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "speed.py"), "--data", "/nonexistent", "--work", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped" in proc.stderr

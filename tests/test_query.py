@@ -230,3 +230,16 @@ def test_unknown_language_value_warns():
 
     parsed = parse_query(make_parser(build_schema()), "lang:xx Isfahan")
     assert any("lang:xx" in w for w in parsed.warnings)
+
+
+def test_question_mark_is_not_a_wildcard():
+    """A question's last word is searched as a word: "crisis?" must not become a wildcard."""
+    from whoosh import query as wq
+
+    from search.query import make_parser, parse_query
+    from search.schema import build_schema
+
+    parsed = parse_query(make_parser(build_schema()), "When was the oil crisis?")
+    leaves = list(parsed.query.leaves())
+    assert not any(isinstance(q, wq.Wildcard) for q in leaves)
+    assert ("text", "crisi") in set(parsed.query.iter_all_terms())

@@ -96,3 +96,21 @@ def test_analyzers_do_not_import_search():
     code = "import analyzers, sys; list(analyzers.BilingualAnalyzer()('تست')); print(any(m == 'search' or m.startswith('search.') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_drop_chars_literal_matches_pyarabic():
+    # chars.py writes pyarabic's tashkeel and tatweel out as literals so the
+    # query path never imports pyarabic; they must stay what pyarabic says.
+    from pyarabic import araby
+
+    from analyzers.chars import DROP_CHARS, PYARABIC_TASHKEEL, PYARABIC_TATWEEL
+
+    assert PYARABIC_TASHKEEL == "".join(araby.TASHKEEL)
+    assert PYARABIC_TATWEEL == araby.TATWEEL
+    assert set(araby.TASHKEEL) | {araby.TATWEEL} <= set(DROP_CHARS)
+
+
+def test_query_path_does_not_import_pyarabic():
+    code = "import analyzers, sys; list(analyzers.BilingualAnalyzer()('کتاب‌ها')); print('pyarabic' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False"

@@ -1,0 +1,244 @@
+"""Speed, side by side: bisearch against a Whoosh ``StandardAnalyzer`` baseline.
+
+Both systems use the product's own code path (JSONL reader, passage
+splitting, schema, ``Index.add``/``Index.search``); only the analyzer
+differs, as in ``bench/quality.py``. Absolute times drift from run to run on a
+shared machine; the ours/baseline ratios, measured in the same run, hold.
+
+    python bench/speed.py                      # full corpora (minutes)
+    python bench/speed.py --limit 2000         # first 2000 docs of each corpus
+    python bench/speed.py --corpora fa --queries 200 --json /tmp/speed.json
+
+Reports, per corpus (``raw-fa-news`` with the fa-qa dev questions,
+``raw-en-news`` with the en-squad dev questions):
+
+* indexing MiB/s and docs/s, peak RSS and index size: each build runs in a
+  child process of its own, so builds never share a heap;
+* query latency p50/p95/p99 at top 10 with snippets (what a user waits for)
+  and at top 100 without;
+* wall time of ``bisearch search`` as a fresh process (median of 5), on the
+  seeds index and on the ``raw-fa-news`` index.
+
+Skips cleanly, exit 0, when the data is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import data_dir_or_exit, fresh_index, iter_corpus, read_jsonl  # noqa: E402
+
+#: short name → (corpus folder, dev-question set run against it)
+CORPORA = {"fa": ("raw-fa-news", "fa-qa"), "en": ("raw-en-news", "en-squad")}
+SYSTEMS = ("bisearch", "whoosh-stock")
+MiB = 1024 * 1024
+
+
+def _options(system: str) -> dict:
+    if system == "whoosh-stock":
+        from whoosh.analysis import StandardAnalyzer
+
+        return {"_analyzer": StandardAnalyzer()}
+    return {}
+
+
+def _dir_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak RSS (and its children's, if it had any), in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024  # Linux reports KiB
+
+
+def _corpus_bytes(path: Path, limit: int) -> int:
+    """Bytes of the JSONL lines a build with ``limit`` reads (0: the whole file)."""
+    if not limit:
+        return path.stat().st_size
+    with path.open("rb") as fh:
+        return sum(len(line) for line in itertools.islice(fh, limit))
+
+
+def build_child(corpus: Path, system: str, index: Path, limit: int) -> dict:
+    """Runs in a child process: build one index, report time and peak RSS."""
+    docs = iter_corpus(corpus)
+    if limit:
+        docs = itertools.islice(docs, limit)
+    t0 = time.perf_counter()
+    with fresh_index(index, **_options(system)) as ix:
+        report = ix.add(docs)
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "docs": report.documents, "peak_rss_mb": _peak_rss_mb()}
+
+
+def build(corpus: Path, system: str, index: Path, limit: int) -> dict:
+    cmd = [sys.executable, __file__, "--build-child", str(corpus), system, str(index), str(limit)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"build of {corpus} with {system} failed:\n{proc.stderr}")
+    row = json.loads(proc.stdout.strip().splitlines()[-1])
+    row["mib"] = _corpus_bytes(corpus, limit) / MiB
+    row["mib_per_s"] = row["mib"] / row["seconds"]
+    row["docs_per_s"] = row["docs"] / row["seconds"]
+    row["index_mb"] = _dir_size(index) / 1e6
+    return row
+
+
+def _percentiles(ms: list[float]) -> dict:
+    if not ms:
+        return {"p50": float("nan"), "p95": float("nan"), "p99": float("nan"), "n": 0}
+    ms = sorted(ms)
+
+    def pct(p: float) -> float:
+        return ms[min(len(ms) - 1, round(p / 100 * (len(ms) - 1)))]
+
+    return {"p50": pct(50), "p95": pct(95), "p99": pct(99), "n": len(ms)}
+
+
+def query_latency(index: Path, system: str, questions: list[str]) -> dict:
+    """Per-query wall ms over ``questions``: top 10 with snippets, top 100 without."""
+    from search import BisearchError, Index
+
+    out: dict = {}
+    with Index(index, create=False, **_options(system)) as ix:
+        ix.search(questions[0], limit=10)  # open the searcher, warm the caches
+        for key, kwargs in (("top10_snippets", {"limit": 10}), ("top100_plain", {"limit": 100, "snippets": False})):
+            times, errors = [], 0
+            for q in questions:
+                t0 = time.perf_counter()
+                try:
+                    ix.search(q, **kwargs)
+                except BisearchError:
+                    errors += 1
+                    continue
+                times.append(1000 * (time.perf_counter() - t0))
+            out[key] = {**_percentiles(times), "errors": errors}
+    return out
+
+
+def cold_search(index: Path, query: str, runs: int = 5) -> float:
+    """Median wall seconds of ``bisearch search QUERY --index INDEX`` as a fresh process."""
+    cmd = [sys.executable, "-m", "search", "search", query, "--index", str(index), "--limit", "10"]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    walls = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env, cwd=str(ROOT))
+        walls.append(time.perf_counter() - t0)
+        if proc.returncode != 0:
+            raise SystemExit(f"`{' '.join(cmd)}` failed:\n{proc.stderr}")
+    return statistics.median(walls)
+
+
+def seeds_index(work: Path) -> Path:
+    path = work / "seeds"
+    with fresh_index(path) as ix:
+        ix.add_paths([ROOT / "seeds"])
+    return path
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}×" if b else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--build-child"]:
+        corpus, system, index, limit = argv[1:5]
+        print(json.dumps(build_child(Path(corpus), system, Path(index), int(limit))))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", help="evaluation data folder (default ../shared/evaldata)")
+    ap.add_argument("--corpora", default="fa,en", help="fa (raw-fa-news + fa-qa), en (raw-en-news + en-squad)")
+    ap.add_argument("--limit", type=int, default=0, help="index only the first N docs of each corpus (0 = all)")
+    ap.add_argument("--queries", type=int, default=300, help="first N dev questions per corpus (0 = all)")
+    ap.add_argument("--cold-runs", type=int, default=5, help="fresh `bisearch search` processes per index (median)")
+    ap.add_argument("--work", default="/tmp/bisearch-speed", help="scratch folder for the indexes")
+    ap.add_argument("--json", dest="json_out", help="write the figures to this JSON file")
+    args = ap.parse_args(argv)
+    data = data_dir_or_exit(args.data)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    figures: dict = {"limit": args.limit, "queries": args.queries, "cpus": os.cpu_count(), "corpora": {}}
+    print(f"docs per corpus: {args.limit or 'all'}; dev questions per set: {args.queries or 'all'}; cpus: {os.cpu_count()}")
+    rows: list[tuple[str, float, float | None, str]] = []
+    fa_index: dict[str, Path] = {}
+    for short in [c for c in args.corpora.split(",") if c]:
+        corpus_name, qset = CORPORA[short]
+        corpus = data / corpus_name / "docs.jsonl"
+        qfile = data / qset / "queries.dev.jsonl"
+        if not corpus.exists() or not qfile.exists():
+            print(f"skipped {corpus_name}: {corpus} or {qfile} not found", file=sys.stderr)
+            continue
+        questions = [q["text"] for q in read_jsonl(qfile)]
+        if args.queries:
+            questions = questions[: args.queries]
+        res: dict = {}
+        for system in SYSTEMS:
+            index = work / f"{corpus_name}-{system}"
+            print(f"building {corpus_name} with {system} ...", file=sys.stderr, flush=True)
+            b = build(corpus, system, index, args.limit)
+            print(f"querying {corpus_name} with {system} ({len(questions)} {qset} questions) ...", file=sys.stderr, flush=True)
+            b["query_ms"] = query_latency(index, system, questions)
+            res[system] = b
+            if short == "fa":
+                fa_index[system] = index
+        figures["corpora"][corpus_name] = {"docs": res["bisearch"]["docs"], "mib": res["bisearch"]["mib"], **res}
+        ours, base = res["bisearch"], res["whoosh-stock"]
+        tag = f"{corpus_name} ({ours['docs']} docs, {ours['mib']:.1f} MiB)"
+        rows.append((f"{tag}", float("nan"), None, ".0f"))
+        rows.append(("  index MiB/s", ours["mib_per_s"], base["mib_per_s"], ".2f"))
+        rows.append(("  index docs/s", ours["docs_per_s"], base["docs_per_s"], ".0f"))
+        rows.append(("  index build s", ours["seconds"], base["seconds"], ".1f"))
+        rows.append(("  peak RSS MB", ours["peak_rss_mb"], base["peak_rss_mb"], ".0f"))
+        rows.append(("  index size MB", ours["index_mb"], base["index_mb"], ".1f"))
+        for key, label in (("top10_snippets", "top10+snippets"), ("top100_plain", "top100 plain")):
+            for p in ("p50", "p95", "p99"):
+                rows.append((f"  {qset} {label} {p} ms", ours["query_ms"][key][p], base["query_ms"][key][p], ".1f"))
+    if not figures["corpora"]:
+        print(f"skipped: no corpus of {args.corpora} found in {data}", file=sys.stderr)
+        return 0
+    # Cold start: a fresh `bisearch search` process, as a user runs it.
+    cold_q = "پایتخت اسپانیا کجاست؟"
+    print("timing cold `bisearch search` ...", file=sys.stderr, flush=True)
+    cold = {"seeds": cold_search(seeds_index(work), cold_q, args.cold_runs)}
+    rows.append(("cold `bisearch search` (median of 5)", float("nan"), None, ".0f"))
+    rows.append(("  seeds index, s", cold["seeds"], None, ".3f"))
+    if fa_index:
+        cold["raw-fa-news"] = {s: cold_search(p, cold_q, args.cold_runs) for s, p in fa_index.items()}
+        rows.append(("  raw-fa-news index, s", cold["raw-fa-news"]["bisearch"], cold["raw-fa-news"]["whoosh-stock"], ".3f"))
+    figures["cold_search_s"] = cold
+    print()
+    print_table(rows)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+def print_table(rows: list[tuple[str, float, float | None, str]]) -> None:
+    print(f"{'':<44} {'bisearch':>12} {'whoosh-stock':>13} {'ours/base':>10}")
+    for label, ours, base, fmt in rows:
+        if ours != ours:  # NaN: a section heading
+            print(label)
+            continue
+        b = f"{base:{fmt}}" if base is not None else "-"
+        r = _ratio(ours, base) if base is not None else "-"
+        print(f"{label:<44} {ours:>12{fmt}} {b:>13} {r:>10}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
