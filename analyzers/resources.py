@@ -37,5 +37,12 @@ def persian_stopwords() -> frozenset[str]:
 
 @cache
 def english_stopwords() -> frozenset[str]:
-    """Lucene's small English stop set."""
-    return frozenset(w.lower() for w in _read_list("stopwords_en.txt"))
+    """Snowball's English stop set (127 words, as shipped with Whoosh).
+
+    Larger than Lucene's 33 words: it also drops interrogatives and
+    auxiliaries ("what", "did", "how"), which in question-style queries only
+    dilute the content words (measured on en-squad and Cranfield dev).
+    """
+    from whoosh.lang.stopwords import stoplists
+
+    return frozenset(stoplists["en"])

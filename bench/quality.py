@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from whoosh.analysis import StandardAnalyzer
 
 from bench.common import data_dir_or_exit, fresh_index, iter_corpus, read_jsonl
+from search.errors import QueryError
 from search.evaluate import evaluate, read_qrels
 
 ZWNJ = "\u200c"
@@ -51,7 +52,21 @@ VARIANTS = {
 }
 
 
-def run_set(data: Path, name: str, work: Path, *, system: str, stemmer: str, n_queries: int, variant: str | None) -> dict:
+def run_set(
+    data: Path,
+    name: str,
+    work: Path,
+    *,
+    system: str,
+    stemmer: str,
+    n_queries: int,
+    variant: str | None,
+    cross: tuple[bool, ...] = (True,),
+) -> list[dict]:
+    """One index of the set; one row per entry of ``cross`` (bridging on/off, same index).
+
+    The Whoosh-stock baseline is never bridged.
+    """
     folder = data / name
     options: dict = {"persian_stemmer": stemmer}
     if system == "whoosh-stock":
@@ -66,11 +81,30 @@ def run_set(data: Path, name: str, work: Path, *, system: str, stemmer: str, n_q
         if n_queries and name not in SMALL_SETS:
             queries = queries[:n_queries]
         qrels = read_qrels(folder / "qrels.dev.tsv")
-        t1 = time.perf_counter()
-        run = {str(q["id"]): ix.search_documents(q["text"], limit=100) for q in queries}
-        t_query = time.perf_counter() - t1
+        runs = []
+        for bridged in cross if system == "bisearch" else (False,):
+            t1 = time.perf_counter()
+            run = {str(q["id"]): _documents(ix, q["text"], bridged) for q in queries}
+            runs.append((bridged, run, time.perf_counter() - t1))
+    return [
+        _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged)
+        for bridged, run, t_query in runs
+    ]
+
+
+def _documents(ix, text: str, cross: bool) -> list[tuple[str, float]]:
+    """As ``bisearch run`` does: a query the parser refuses ("director, said: ...") ranks nothing."""
+    try:
+        return ix.search_documents(text, limit=100, cross=cross)
+    except QueryError:
+        return []
+
+
+def _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged) -> dict:
     qrels = {q: r for q, r in qrels.items() if q in run}
     m = evaluate(run, qrels)
+    if system == "bisearch" and not bridged:
+        system = "bisearch-nocross"
     return {
         "set": name,
         "system": system,
@@ -94,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stemmers", default="snowball", help="Persian stemmers to compare, comma-separated")
     ap.add_argument("--variants", action="store_true", help="also run fa-qa with ZWNJ/yeh-kaf perturbed passages")
     ap.add_argument("--no-baseline", action="store_true", help="skip the Whoosh StandardAnalyzer row")
+    ap.add_argument(
+        "--cross",
+        default="on",
+        choices=["on", "off", "both"],
+        help="bridging across languages (search.crosslingual): on, off, or both rows from one index",
+    )
     ap.add_argument("--work", default="/tmp/bisearch-bench", help="scratch folder for the indexes")
     ap.add_argument("--json", dest="json_out", help="write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -112,20 +152,27 @@ def main(argv: list[str] | None = None) -> int:
             plans.append(("whoosh-stock", "none", None))
             if name == "fa-qa" and args.variants:
                 plans += [("whoosh-stock", "none", v) for v in VARIANTS]
+        cross = {"on": (True,), "off": (False,), "both": (True, False)}[args.cross]
         for system, stemmer, variant in plans:
-            row = run_set(data, name, work, system=system, stemmer=stemmer, n_queries=args.queries, variant=variant)
-            rows.append(row)
-            m = row["metrics"]
-            print(
-                f"{row['set']:<18} {row['system']:<13} {row['stemmer']:<9} {row['variant']:<13} "
-                f"{row['metric']:<10} {row['value']:.4f}   (MRR@10 {m['mrr_at_10']:.3f} R@10 {m['recall_at_10']:.3f} "
-                f"nDCG@10 {m['ndcg_at_10']:.3f} MAP {m['map']:.3f}; {row['queries']} q, "
-                f"index {row['index_s']}s, {row['query_ms']} ms/q)",
-                flush=True,
-            )
+            for row in run_set(
+                data, name, work, system=system, stemmer=stemmer, n_queries=args.queries, variant=variant, cross=cross
+            ):
+                rows.append(row)
+                _print_row(row)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=2, ensure_ascii=False), encoding="utf-8")
     return 0
+
+
+def _print_row(row: dict) -> None:
+    m = row["metrics"]
+    print(
+        f"{row['set']:<18} {row['system']:<16} {row['stemmer']:<9} {row['variant']:<13} "
+        f"{row['metric']:<10} {row['value']:.4f}   (MRR@10 {m['mrr_at_10']:.3f} R@10 {m['recall_at_10']:.3f} "
+        f"nDCG@10 {m['ndcg_at_10']:.3f} MAP {m['map']:.3f}; {row['queries']} q, "
+        f"index {row['index_s']}s, {row['query_ms']} ms/q)",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

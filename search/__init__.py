@@ -26,6 +26,7 @@ from search.errors import (
 )
 from search.ingest import Skipped
 from search.model import Document, Hit, Snippet, Span
+from search.sync import RebuildReport, RemoveReport, SyncReport
 
 __version__ = "0.1.0"
 
@@ -41,11 +42,14 @@ __all__ = [
     "IngestReport",
     "InputError",
     "QueryError",
+    "RebuildReport",
+    "RemoveReport",
     "Results",
     "Skipped",
     "Snippet",
     "Span",
     "Stats",
+    "SyncReport",
     "TokenInfo",
     "__version__",
     "search",

@@ -5,8 +5,9 @@ with a hint and a documented exit code; a traceback is a bug (set
 ``BISEARCH_DEBUG=1`` to see one anyway).
 
 Exit codes: 0 success · 1 unexpected error · 2 bad usage or query ·
-3 some input was skipped (the rest was indexed) · 4 index missing, unusable
-or of another version · 5 index locked by another writer · 130 interrupted.
+3 some input was skipped (the rest was indexed; for remove: unknown ids) ·
+4 index missing, unusable, damaged, read-only, out of space or of another
+version · 5 index locked by another writer · 130 interrupted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ _INDEX_OPTION = click.option(
     help=f"Index directory [env {config.ENV_INDEX}; default {config.default_index_dir()}].",
 )
 
+_WAIT_OPTION = click.option(
+    "--wait",
+    type=click.FloatRange(0),
+    default=0,
+    metavar="SECONDS",
+    help="If another writer holds the index, wait up to SECONDS for it (default: fail at once, exit 5).",
+)
+
 
 def _fail(message: str, hint: str | None, code: int) -> None:
     click.secho(f"Error: {message}", fg="red", err=True)
@@ -53,6 +62,12 @@ def handle_errors(fn):
             _fail(exc.message, exc.hint, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted; nothing from this run was committed", None, EXIT_INTERRUPTED)
+        except BrokenPipeError:
+            # `bisearch search … | head`: the reader left; that is not an error.
+            # Point stdout at /dev/null so the interpreter's final flush is quiet.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(0)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
         except Exception as exc:  # a bug, but the user still gets one line
@@ -84,6 +99,7 @@ def cli() -> None:
     \b
     bisearch search "Isfahan همکاری"      search (the bundled seeds by default)
     bisearch index docs/ --index idx     index .txt/.md/.jsonl files and folders
+    bisearch update --index idx          re-read them: add, replace, remove what changed
     bisearch analyze "همکاری‌ها"          show the tokens the index stores
     """
 
@@ -93,8 +109,9 @@ def cli() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @_INDEX_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-file messages.")
+@_WAIT_OPTION
 @handle_errors
-def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, quiet: bool) -> None:
+def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, quiet: bool, wait: float) -> None:
     """Index files and folders (.txt, .md, .jsonl; folders recursively).
 
     Bad files are skipped with a message naming them (and the line, for
@@ -122,7 +139,8 @@ def index_cmd(paths: tuple[Path, ...], index_dir: Path | None, quiet: bool) -> N
                 else:
                     bar.update(sizes.get(item.path or "", 0))
 
-            report = ix.add_paths(paths, progress=progress)
+            report = ix.add_paths(paths, progress=progress, wait=wait)
+    _notes(report.notes)
     click.echo(f"{report.summary()} → {path}", err=True)
     if report.skipped:
         click.echo(f"{len(report.skipped)} skipped; fix them and run the same command again", err=True)
@@ -137,6 +155,8 @@ def render_hit(hit: Hit, *, color: bool = True) -> str:
     if hit.date:
         meta.append(hit.date.isoformat())
     meta.append(f"score {hit.score:.2f}")
+    if getattr(hit, "cross", False):
+        meta.append("matched across languages")
     snip = hit.snippet
     out, pos = [], 0
     for h in snip.highlights:
@@ -160,8 +180,11 @@ def render_hit(hit: Hit, *, color: bool = True) -> str:
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many passages (paging).")
 @click.option("--lang", type=click.Choice(["fa", "en", "mixed"]), help="Only passages in this language (and mixed ones).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (highlights as offsets).")
+@click.option("--no-cross", is_flag=True, help="Do not bridge to the other language (name keys, CLDR names).")
 @handle_errors
-def search_cmd(query: tuple[str, ...], index_dir: Path | None, limit: int, offset: int, lang: str | None, as_json: bool) -> None:
+def search_cmd(
+    query: tuple[str, ...], index_dir: Path | None, limit: int, offset: int, lang: str | None, as_json: bool, no_cross: bool
+) -> None:
     """Search passages. QUERY uses Whoosh syntax in both languages at once:
 
     \b
@@ -170,12 +193,14 @@ def search_cmd(query: tuple[str, ...], index_dir: Path | None, limit: int, offse
     """
     text = " ".join(query)
     with _open(index_dir, for_search=True) as ix:
-        results = ix.search(text, limit=limit, offset=offset, lang=lang)
+        results = ix.search(text, limit=limit, offset=offset, lang=lang, cross=not no_cross)
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
     for w in results.warnings:
         click.secho(f"warning: {w}", fg="yellow", err=True)
+    if results.suggestion:
+        click.secho(f"did you mean: {results.suggestion}", fg="cyan", err=True)
     if not results.hits:
         if results.total:  # --offset went past the last page
             click.echo(f"{results.total} passages match {text!r}, none after --offset {offset}", err=True)
@@ -307,6 +332,149 @@ def eval_cmd(qrels: Path, run_path: Path, as_json: bool) -> None:
         click.echo(json.dumps(metrics.as_dict(), indent=2))
     else:
         click.echo(format_metrics(metrics))
+
+
+# -- update / remove / rebuild ------------------------------------------------
+SHOWN_IDS = 10
+
+
+def _notes(notes) -> None:
+    for note in notes:
+        click.secho(f"note: {note}", fg="cyan", err=True)
+
+
+class _Ticker:
+    """``written N document(s)…`` on a terminal's stderr while a long write runs."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.n = 0
+
+    def __call__(self, item) -> None:
+        from search.ingest import Skipped
+
+        if self.enabled and not isinstance(item, Skipped):
+            self.n += 1
+            if self.n % 25 == 0:
+                click.echo(f"\rwritten {self.n} document(s)…", nl=False, err=True)
+
+    def done(self) -> None:
+        if self.enabled and self.n >= 25:
+            click.echo("\r" + " " * 40 + "\r", nl=False, err=True)
+
+
+def _id_list(ids) -> str:
+    shown = ", ".join(ids[:SHOWN_IDS])
+    return shown + (f", … (+{len(ids) - SHOWN_IDS} more)" if len(ids) > SHOWN_IDS else "")
+
+
+@cli.command("update")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_INDEX_OPTION
+@_WAIT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def update_cmd(paths: tuple[Path, ...], index_dir: Path | None, wait: float, as_json: bool) -> None:
+    """Bring the index up to date with PATHs (default: every recorded source).
+
+    \b
+    New documents are added, changed ones (by content hash) re-indexed,
+    documents whose file or JSONL line is gone from an indexed folder or file
+    are removed, and unchanged ones are left alone: a second update of the same
+    tree writes nothing. Creates the index if needed. Exits 3 if anything was
+    skipped.
+    """
+    from search.engine import Index
+
+    path = index_dir or config.default_index_dir()
+    if paths:
+        ix = Index(path)
+    else:
+        ix = Index.open(path)
+        if not ix.sources():
+            ix.close()
+            raise click.UsageError("this index has no recorded sources yet; give the PATHs to index")
+    ticker = _Ticker(not as_json)
+    with ix:
+        report = ix.sync(paths, wait=wait, progress=ticker)
+    ticker.done()
+    if as_json:
+        click.echo(json.dumps({"index": str(path), **report.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        for s in report.skipped:
+            click.secho(f"skipped {s.message()}", fg="yellow", err=True)
+        _notes(report.notes)
+        for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
+            click.echo(f"{label:<10}{len(ids):>7}  {_id_list(ids)}".rstrip())
+        click.echo(f"{'unchanged':<10}{report.unchanged:>7}")
+        click.echo(f"{'skipped':<10}{len(report.skipped):>7}")
+        if report.committed:
+            click.echo(f"committed {report.passages} passage(s) in {report.seconds:.1f}s → {path}")
+        else:
+            click.echo(f"nothing changed; nothing written ({report.seconds:.1f}s) → {path}")
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
+
+
+@cli.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@_INDEX_OPTION
+@_WAIT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def remove_cmd(doc_ids: tuple[str, ...], index_dir: Path | None, wait: float, as_json: bool) -> None:
+    """Remove documents by id. Exits 3 if some ids were not in the index.
+
+    A removed document whose file is still inside an indexed folder comes
+    back with the next `update` of that folder: delete or move the file too.
+    """
+    with _open(index_dir) as ix:
+        report = ix.remove(doc_ids, wait=wait)
+    if as_json:
+        click.echo(json.dumps({"index": str(ix.path), **report.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        _notes(report.notes)
+        if report.unknown:
+            click.secho(f"not in the index: {_id_list(report.unknown)}", fg="yellow", err=True)
+        if report.still_on_disk:
+            click.echo(
+                f"note: {len(report.still_on_disk)} removed document(s) still have their source file; "
+                "the next `update` of their folder adds them back unless the files are deleted",
+                err=True,
+            )
+        click.echo(f"removed {len(report.removed)} document(s){': ' + _id_list(report.removed) if report.removed else ''}")
+    if report.unknown:
+        sys.exit(EXIT_SKIPPED)
+
+
+@cli.command("rebuild")
+@_INDEX_OPTION
+@_WAIT_OPTION
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@handle_errors
+def rebuild_cmd(index_dir: Path | None, wait: float, as_json: bool) -> None:
+    """Re-index every recorded source into a fresh index and swap it in atomically.
+
+    \b
+    Searches keep answering from the old index while it runs; none sees a
+    half-built one. The cure for an index written by another bisearch
+    version (new analyzers) or a damaged one. Exits 3 if anything was skipped.
+    """
+    from search.engine import rebuild
+
+    path = index_dir or config.default_index_dir()
+    ticker = _Ticker(not as_json)
+    report = rebuild(path, wait=wait, progress=ticker)
+    ticker.done()
+    if as_json:
+        click.echo(json.dumps({"index": str(path), **report.to_dict()}, ensure_ascii=False, indent=2))
+    else:
+        for s in report.skipped:
+            click.secho(f"skipped {s.message()}", fg="yellow", err=True)
+        _notes(report.notes)
+        click.echo(f"{report.summary()} → {path}")
+    if report.skipped:
+        sys.exit(EXIT_SKIPPED)
 
 
 # `serve` lives in its own module so that fastapi/uvicorn load only when it runs.

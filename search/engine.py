@@ -8,34 +8,55 @@ the exact span of its document.
 Writes are all-or-nothing: documents are added through one Whoosh writer that
 is committed at the end or cancelled on any error (Ctrl-C included), so a
 failed run never leaves half of its documents behind, and what was committed
-before stays searchable.
+before stays searchable. One writer at a time holds the index's write lock
+(:mod:`search.locking`); incremental ``sync``, ``remove`` and ``rebuild`` live
+in :mod:`search.sync`, and the directory layout (generations, the
+``bisearch.json`` pointer) in :mod:`search.layout`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import whoosh.index
 from whoosh import query as wq
-from whoosh.index import EmptyIndexError, LockError
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import EmptyIndexError
 
 import analyzers
-from search import config
-from search.errors import BisearchError, IndexLocked, IndexNotFound, InputError, QueryError
+from search import config, layout
+from search.crosslingual import Bridge, bridge_query, is_cross
+from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.highlight import make_snippet, matched_terms
 from search.ingest import Skipped, read_documents
+from search.locking import READERS_LOCK, ReaderPin, WriteLock
+from search.manifest import Manifest, read_roots
 from search.model import Document, Hit, Snippet, Span
 from search.passages import split_passages
-from search.query import ParsedQuery, make_parser, parse_query, scoring
+from search.query import DOCUMENT_BOOSTS, DOCUMENT_FIELDS, ParsedQuery, make_parser, parse_query, scoring
 from search.schema import build_schema, new_meta, read_meta, write_meta
-
-WRITER_LIMIT_MB = 256
+from search.suggest import suggest
+from search.sync import (  # noqa: F401  (WRITER_LIMIT_MB: re-exported)
+    WRITER_LIMIT_MB,
+    RebuildReport,
+    RemoveReport,
+    Run,
+    SyncReport,
+    WriteSession,
+    map_write_error,
+    rebuild_index,
+    remove_documents,
+)
+from search.testhooks import pause_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +68,7 @@ class IngestReport:
     replaced: int
     skipped: tuple[Skipped, ...]
     seconds: float
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
         s = f"indexed {self.documents} document(s) as {self.passages} passage(s)"
@@ -64,6 +86,7 @@ class Results:
     total: int
     warnings: tuple[str, ...] = ()
     seconds: float = 0.0
+    suggestion: str | None = None
 
     def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
@@ -79,6 +102,7 @@ class Results:
             "query": self.query,
             "total": self.total,
             "warnings": list(self.warnings),
+            "suggestion": self.suggestion,
             "hits": [h.to_dict() for h in self.hits],
         }
 
@@ -154,6 +178,30 @@ def _coerce(item: Document | Mapping) -> Document:
     return doc
 
 
+class _FileIndex(whoosh.index.FileIndex):
+    """Whoosh's FileIndex, but ``.schema`` is the schema bisearch built, not a
+    re-read of the current table of contents (which a concurrent commit may
+    just have deleted, and which costs a file read per access)."""
+
+    @property
+    def schema(self):
+        return self._schema or super().schema
+
+
+def _open_whoosh(gen_dir: Path, schema):
+    """Open the Whoosh index in ``gen_dir``, retrying while a concurrent commit
+    deletes the table of contents this reader just found (Whoosh retries
+    that for readers, not for opening)."""
+    for attempt in range(50):
+        try:
+            return _FileIndex(FileStorage(str(gen_dir)), schema=schema)
+        except FileNotFoundError:
+            if attempt == 49:
+                raise
+            time.sleep(0.01)
+    raise AssertionError("unreachable")
+
+
 def _as_datetime(d: dt.date | None) -> dt.datetime | None:
     if d is None:
         return None
@@ -170,6 +218,12 @@ class Index:
 
     ``Index(path)`` creates the directory and an empty index if there is none;
     ``Index(path, create=False)`` (or :meth:`open`) insists on an existing one.
+
+    An open Index reads the generation ``bisearch.json`` names and follows it
+    to a new one after a ``rebuild`` (checked before each search), so a
+    long-lived reader never needs reopening. Writes (``add``, ``add_paths``,
+    ``sync``, ``remove``, ``rebuild``) take the write lock for their run;
+    ``wait=SECONDS`` waits for another writer instead of raising IndexLocked.
     """
 
     def __init__(
@@ -182,57 +236,138 @@ class Index:
     ) -> None:
         self.path = Path(path) if path is not None else config.default_index_dir()
         self._searcher = None
+        self._pin: ReaderPin | None = None
+        self._pointer_key: tuple[int, int, int] | None = None
+        self._custom_analyzer = _analyzer
+        self.meta: dict = {}
         meta = read_meta(self.path) if self.path.is_dir() else None
-        if meta is not None:
-            try:
-                self._ix = whoosh.index.open_dir(str(self.path))
-            except EmptyIndexError:
-                raise IndexNotFound(
-                    f"{self.path} has bisearch metadata but no index segments", hint="run `bisearch rebuild` or index again"
-                ) from None
-            except Exception as exc:
-                raise IndexNotFound(f"cannot open the index at {self.path}: {exc}", hint="run `bisearch rebuild`") from None
-        elif create:
-            self._create(persian_stemmer, _analyzer)
-            meta = read_meta(self.path)
-        else:
+        if meta is None and create:
+            meta = self._create(persian_stemmer, _analyzer)
+        elif meta is None:
             hint = f"run `bisearch index PATH --index {self.path}` first"
             if self.path.is_dir() and whoosh.index.exists_in(str(self.path)):
                 raise IndexNotFound(f"{self.path} holds a Whoosh index that bisearch did not write", hint=hint)
             raise IndexNotFound(f"no bisearch index at {self.path}", hint=hint)
-        self.meta = meta
-        self._parser = make_parser(self._ix.schema)
-        self._analyzer = self._ix.schema["text"].analyzer
+        self._open_generation(meta)
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Index:
         """Open an existing index; IndexNotFound if there is none."""
         return cls(path, create=False)
 
-    def _create(self, persian_stemmer: str, analyzer=None) -> None:
+    def _create(self, persian_stemmer: str, analyzer=None) -> dict:
+        """Create an empty index (generation 1) under the write lock; its metadata."""
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            if any(self.path.iterdir()):
+            if not layout.only_own_leftovers(self.path):
                 raise IndexNotFound(
                     f"{self.path} is not empty and holds no bisearch index",
                     hint="choose an empty or new directory with --index",
                 )
-            self._ix = whoosh.index.create_in(str(self.path), build_schema(persian_stemmer=persian_stemmer, analyzer=analyzer))
-            meta = new_meta(persian_stemmer=persian_stemmer)
-            if analyzer is not None:  # a benchmark baseline, not a product index
-                meta["analyzer"] = repr(analyzer)
-            write_meta(self.path, meta)
+            with WriteLock(self.path, wait=30.0):
+                meta = read_meta(self.path)
+                if meta is not None:  # another process created it meanwhile
+                    return meta
+                for _n, leftover in layout.generations(self.path):  # an interrupted creation
+                    shutil.rmtree(leftover)
+                gen = layout.gen_name(1)
+                gen_dir = self.path / gen
+                gen_dir.mkdir()
+                (gen_dir / READERS_LOCK).touch()
+                ix = whoosh.index.create_in(str(gen_dir), build_schema(persian_stemmer=persian_stemmer, analyzer=analyzer))
+                Manifest.create(gen_dir, whoosh_generation=ix.latest_generation()).close()
+                meta = new_meta(persian_stemmer=persian_stemmer, generation=gen)
+                if analyzer is not None:  # a benchmark baseline, not a product index
+                    meta["analyzer"] = repr(analyzer)
+                write_meta(self.path, meta)
+                return meta
         except OSError as exc:
             raise IndexNotFound(
                 f"cannot create an index at {self.path}: {exc.strerror or exc}", hint="check the path and its permissions"
             ) from None
 
-    # -- lifecycle ---------------------------------------------------------
-    def close(self) -> None:
-        """Release the searcher (the index itself holds no open files)."""
+    def _schema_for(self, meta: dict):
+        """The schema to hand Whoosh (None: unpickle the stored one, for custom-analyzer baselines)."""
+        if self._custom_analyzer is not None:
+            return build_schema(analyzer=self._custom_analyzer)
+        if meta.get("analyzer"):
+            return None
+        return build_schema(persian_stemmer=meta.get("persian_stemmer") or analyzers.DEFAULT_PERSIAN_STEMMER)
+
+    def _open_generation(self, meta: dict) -> None:
+        """Open (and pin) the generation ``meta`` names; retried if a writer just removed it."""
+        for _attempt in range(20):
+            gen_dir = self.path / meta["generation"]
+            pin = ReaderPin(gen_dir)
+            if not pin.acquire():
+                meta = read_meta(self.path) or meta
+                continue
+            schema = self._schema_for(meta)
+            try:
+                with layout.guard_damage(self.path):
+                    ix = _open_whoosh(gen_dir, schema)
+            except EmptyIndexError:
+                pin.release()
+                raise IndexNotFound(
+                    f"{self.path} has bisearch metadata but no index segments in {meta['generation']}",
+                    hint="run `bisearch rebuild`",
+                ) from None
+            except BisearchError:
+                pin.release()
+                raise
+            except Exception as exc:
+                pin.release()
+                if schema is None:  # a custom-analyzer baseline whose pickled schema no longer loads
+                    raise IndexVersionError(
+                        f"cannot load the stored schema of the index at {self.path}: {type(exc).__name__}: {exc}",
+                        hint="build it again with the code that made it",
+                    ) from None
+                raise layout.damaged(self.path, exc) from None
+            break
+        else:
+            raise IndexStateError(f"the index at {self.path} keeps changing under this reader", hint="try again")
+        old_pin, self._pin = self._pin, pin
         if self._searcher is not None:
             self._searcher.close()
             self._searcher = None
+        self._ix = ix
+        self._gen_dir = gen_dir
+        self.meta = meta
+        self._parser = make_parser(ix.schema)
+        self._doc_parser = make_parser(ix.schema, fields=DOCUMENT_FIELDS, boosts=DOCUMENT_BOOSTS)
+        self._analyzer = ix.schema["text"].analyzer
+        if old_pin is not None:
+            old_pin.release()
+
+    def _follow(self, *, force: bool = False) -> None:
+        """Switch to the generation ``bisearch.json`` names now, if a rebuild changed it."""
+        try:
+            st = os.stat(self.path / "bisearch.json")
+        except OSError:
+            if force:
+                raise IndexNotFound(f"no bisearch index at {self.path} any more", hint="index it again") from None
+            return  # removed under us: keep answering from the open files
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        if key == self._pointer_key and not force:
+            return
+        meta = read_meta(self.path)
+        if meta is None:
+            return
+        if meta["generation"] != self.meta.get("generation"):
+            self._open_generation(meta)
+        else:
+            self.meta = meta
+        self._pointer_key = key
+
+    # -- lifecycle ---------------------------------------------------------
+    def close(self) -> None:
+        """Release the searcher and the pin on the generation being read."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+        if self._pin is not None:
+            self._pin.release()
+            self._pin = None
 
     def __enter__(self) -> Index:
         return self
@@ -244,68 +379,126 @@ class Index:
         return f"Index({str(self.path)!r})"
 
     # -- writing -----------------------------------------------------------
+    @contextmanager
+    def _writing(self, wait: float) -> Iterator[WriteSession]:
+        """One locked write session on the current generation (see :mod:`search.sync`)."""
+        with WriteLock(self.path, wait=wait) as lock:
+            pause_at("locked")
+            try:
+                self._follow(force=True)  # a rebuild may have switched generations
+                layout.collect(self.path, keep={self.meta["generation"]})
+                with layout.guard_damage(self.path):
+                    session = WriteSession.open(self.path, self._gen_dir, self._ix, self._add_passages)
+            except BaseException as exc:
+                mapped = map_write_error(self.path, exc)
+                if mapped is exc:
+                    raise
+                raise mapped from None
+            note = lock.stale_note()
+            if note:
+                session.notes.insert(0, note)
+            try:
+                yield session
+            except BaseException as exc:
+                session.abort()
+                mapped = map_write_error(self.path, exc)
+                if mapped is exc:
+                    raise
+                raise mapped from None
+            finally:
+                session.close()
+
     def add(
-        self, documents: Iterable[Document | Mapping | Skipped], *, progress: Callable[[Document | Skipped], None] | None = None
+        self,
+        documents: Iterable[Document | Mapping | Skipped],
+        *,
+        progress: Callable[[Document | Skipped], None] | None = None,
+        wait: float = 0.0,
     ) -> IngestReport:
         """Index documents (``Document`` values or dicts); same id replaces.
 
         Invalid dicts raise :class:`InputError` before anything is written to
         that run's commit; ``Skipped`` items (from :func:`search.ingest.read_documents`)
-        are counted in the report.
+        are counted in the report. The documents are kept in the sync
+        manifest too, so ``rebuild`` can index them again as given.
         """
-        t0 = time.perf_counter()
-        skipped: list[Skipped] = []
-        n_docs = n_pass = n_replaced = 0
-        seen: dict[str, str] = {}
-        fresh = self._ix.is_empty()
-        try:
-            writer = self._ix.writer(limitmb=WRITER_LIMIT_MB)
-        except LockError:
-            raise IndexLocked(
-                f"the index at {self.path} is locked by another writer", hint="wait for the other indexing run to finish"
-            ) from None
-        try:
+        with self._writing(wait) as session:
+            run = Run(session, "add", progress)
+            session.writer()
             for item in documents:
                 if isinstance(item, Skipped):
-                    skipped.append(item)
-                    if progress:
-                        progress(item)
+                    run.skip(item)
                     continue
-                doc = _coerce(item)
-                where = doc.path or doc.id
-                if doc.id in seen:
-                    skipped.append(
-                        Skipped(
-                            where,
-                            None,
-                            f"duplicate document id {doc.id!r} (first seen in {seen[doc.id]})",
-                            "give each document a unique id",
-                        )
-                    )
-                    continue
-                seen[doc.id] = where
-                if not fresh:
-                    n_replaced += 1 if self._has_doc(doc.id) else 0
-                    writer.delete_by_term("doc_id", doc.id)
-                n_pass += self._add_passages(writer, doc)
-                n_docs += 1
-                if progress:
-                    progress(doc)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        return IngestReport(n_docs, n_pass, n_replaced, tuple(skipped), time.perf_counter() - t0)
+                run.document(_coerce(item), path=None, inline=True)
+            session.commit()
+        return dataclasses.replace(run.ingest_report(), notes=tuple(session.notes))
 
     def add_paths(
-        self, paths: Iterable[str | os.PathLike], *, progress: Callable[[Document | Skipped], None] | None = None
+        self,
+        paths: Iterable[str | os.PathLike],
+        *,
+        progress: Callable[[Document | Skipped], None] | None = None,
+        wait: float = 0.0,
     ) -> IngestReport:
-        """Index ``.txt``, ``.md`` and ``.jsonl`` files and folders (recursively)."""
-        return self.add(read_documents(list(paths)), progress=progress)
+        """Index ``.txt``, ``.md`` and ``.jsonl`` files and folders (recursively).
 
-    def _has_doc(self, doc_id: str) -> bool:
-        with self._ix.searcher() as s:
-            return s.document_number(doc_id=doc_id) is not None
+        Every document read is (re)written; the paths are recorded as sources
+        for :meth:`sync` and :meth:`rebuild`. A path inside an already
+        recorded folder keeps that folder's ids.
+        """
+        paths = list(paths)
+        read_documents(paths)  # InputError for a missing path, before the lock is taken
+        with self._writing(wait) as session:
+            run = Run(session, "add", progress)
+            session.writer()
+            run.paths(paths)
+            session.commit()
+        return dataclasses.replace(run.ingest_report(), notes=tuple(session.notes))
+
+    def sync(
+        self,
+        paths: Iterable[str | os.PathLike] = (),
+        *,
+        progress: Callable[[Document | Skipped], None] | None = None,
+        wait: float = 0.0,
+    ) -> SyncReport:
+        """Bring the index up to date with ``paths`` (default: every recorded source).
+
+        New documents are added, changed ones (by content hash) re-indexed,
+        and documents whose file or JSONL line disappeared from a synced
+        folder or file are removed; unchanged ones are not touched, and if
+        nothing differs no commit is written. A path that no longer exists but
+        was indexed before has all its documents removed.
+        """
+        paths = list(paths)
+        with self._writing(wait) as session:
+            run = Run(session, "sync", progress)
+            run.paths(paths if paths else sorted(session.manifest.roots))
+            committed = session.commit()
+        return run.sync_report(committed, session.notes)
+
+    def remove(self, ids: Iterable[str], *, wait: float = 0.0) -> RemoveReport:
+        """Delete documents by id; ids not in the index are reported as unknown."""
+        ids = [ids] if isinstance(ids, str) else list(ids)
+        with self._writing(wait) as session:
+            return remove_documents(session, ids)
+
+    def rebuild(self, *, progress: Callable[[Document | Skipped], None] | None = None, wait: float = 0.0) -> RebuildReport:
+        """Re-index every recorded source into a new generation and switch to it atomically.
+
+        Readers keep answering from the old generation until they next look;
+        it is deleted once none reads it. Also the cure for an index written
+        by another analyzer version (see :func:`rebuild`, which needs no open
+        Index).
+        """
+        return rebuild_index(self.path, wait=wait, progress=progress, add_passages=self._add_passages, on_swapped=self._switch)
+
+    def _switch(self) -> None:
+        self._follow(force=True)
+
+    def sources(self) -> tuple[str, ...]:
+        """The folders and files recorded as this index's sources (what a bare ``update`` re-reads)."""
+        return read_roots(self._gen_dir)
 
     def _add_passages(self, writer, doc: Document) -> int:
         digest = document_hash(doc)
@@ -319,11 +512,15 @@ class Index:
                 "start": p.start,
                 "end": p.end,
                 "text": p.text,
+                "xkey": p.text,
                 "lang": p.lang,
                 "doc_hash": digest,
             }
             if doc.title:
                 fields["title"] = doc.title
+            if p.ordinal == 0:
+                # Document-level evidence, on the lead passage only (see schema.py).
+                fields["body"] = doc.text
             if when is not None:
                 fields["date"] = when
             if doc.source:
@@ -337,10 +534,12 @@ class Index:
 
     # -- reading -----------------------------------------------------------
     def _current_searcher(self):
-        if self._searcher is None:
-            self._searcher = self._ix.searcher(weighting=scoring())
-        else:
-            self._searcher = self._searcher.refresh()
+        self._follow()  # after a rebuild, read the new generation
+        with layout.guard_damage(self.path):
+            if self._searcher is None:
+                self._searcher = self._ix.searcher(weighting=scoring())
+            else:
+                self._searcher = self._searcher.refresh()
         return self._searcher
 
     def parse(self, query: str) -> ParsedQuery:
@@ -355,11 +554,14 @@ class Index:
         offset: int = 0,
         lang: str | None = None,
         snippets: bool = True,
+        cross: bool = True,
     ) -> Results:
         """Ranked passages for ``query`` (Whoosh syntax, both languages at once).
 
         ``lang`` keeps passages of that language and mixed ones. ``snippets``
-        off skips highlighting, for batch runs that only need ranks.
+        off skips highlighting, for batch runs that only need ranks. ``cross``
+        off turns bridging to the other language off (:mod:`search.crosslingual`).
+        A query that finds little gets a did-you-mean ``suggestion``.
         """
         if limit < 1 or offset < 0:
             raise QueryError(f"limit must be ≥ 1 and offset ≥ 0 (got {limit}, {offset})", query=query)
@@ -369,22 +571,27 @@ class Index:
         parsed = self.parse(query)
         if parsed.is_empty:
             return Results(query, (), 0, parsed.warnings, time.perf_counter() - t0)
-        searcher = self._current_searcher()
-        flt = None
-        if lang is not None:
-            flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
-        results = searcher.search(parsed.query, limit=offset + limit, filter=flt)
-        terms = matched_terms(parsed.query, searcher.reader()) if snippets else frozenset()
-        hits = []
-        for rank, r in enumerate(results[offset : offset + limit], start=offset + 1):
-            hits.append(self._hit(r, rank, terms, snippets))
-        return Results(query, tuple(hits), len(results), parsed.warnings, time.perf_counter() - t0)
+        # A damaged segment often shows only now, mid-search: say so, with the cure.
+        with layout.guard_damage(self.path):
+            searcher = self._current_searcher()
+            flt = None
+            if lang is not None:
+                flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
+            bridge = bridge_query(parsed.query, query, self._analyzer) if cross else Bridge(parsed.query)
+            results = searcher.search(bridge.query, limit=offset + limit, filter=flt)
+            terms = matched_terms(bridge.query, searcher.reader()) if snippets else frozenset()
+            direct = matched_terms(parsed.query, searcher.reader()) if snippets and bridge.bridged else None
+            hits = []
+            for rank, r in enumerate(results[offset : offset + limit], start=offset + 1):
+                hits.append(self._hit(r, rank, terms, snippets, bridge.keys, direct))
+            suggestion = suggest(searcher, query, self._analyzer, len(results))
+            return Results(query, tuple(hits), len(results), parsed.warnings, time.perf_counter() - t0, suggestion)
 
-    def _hit(self, r, rank: int, terms: frozenset[str], snippets: bool) -> Hit:
+    def _hit(self, r, rank: int, terms: frozenset[str], snippets: bool, keys=frozenset(), direct=None) -> Hit:
         f = r.fields()
         start, end = f["start"], f["end"]
         if snippets:
-            snippet, seen = make_snippet(f["text"], self._analyzer, terms, base=start)
+            snippet, seen = make_snippet(f["text"], self._analyzer, terms, base=start, keys=keys)
         else:
             snippet, seen = Snippet(text="", offset=start), ()
         date = f.get("date")
@@ -401,15 +608,22 @@ class Index:
             snippet=snippet,
             rank=rank,
             matched=seen,
+            cross=direct is not None and is_cross(seen, direct),
         )
 
-    def search_documents(self, query: str, *, limit: int = 100) -> list[tuple[str, float]]:
-        """Document ids ranked by their best passage's score (for TREC runs)."""
-        parsed = self.parse(query)
+    def search_documents(self, query: str, *, limit: int = 100, cross: bool = True) -> list[tuple[str, float]]:
+        """Document ids ranked for ``query`` (what ``bisearch run`` writes).
+
+        A document scores as its best passage, where its first passage also
+        carries the whole document's text (the ``body`` field): document-level
+        evidence for a document-level ranking.
+        """
+        parsed = parse_query(self._doc_parser, query)
         if parsed.is_empty:
             return []
         searcher = self._current_searcher()
-        results = searcher.search(parsed.query, limit=limit, collapse="doc_id", collapse_limit=1)
+        q = bridge_query(parsed.query, query, self._analyzer).query if cross else parsed.query
+        results = searcher.search(q, limit=limit, collapse="doc_id", collapse_limit=1)
         return [(r["doc_id"], float(r.score or 0.0)) for r in results]
 
     def document_text(self, doc_id: str) -> str | None:
@@ -436,7 +650,7 @@ class Index:
             n = len(searcher.search(wq.Term("lang", lang), limit=None))
             if n:
                 langs[lang] = n
-        size = sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+        size = sum(p.stat().st_size for p in self._gen_dir.iterdir() if p.is_file())
         return Stats(str(self.path), len(first), passages, langs, size, self.meta.get("persian_stemmer", ""))
 
     def analyze(self, text: str, *, field: str = "text") -> list[TokenInfo]:
@@ -460,6 +674,21 @@ def search(index_path: str | os.PathLike, query: str, limit: int = 10, **options
     """One-shot search: open, search, close."""
     with Index.open(index_path) as ix:
         return ix.search(query, limit=limit, **options)
+
+
+def rebuild(
+    index_path: str | os.PathLike,
+    *,
+    wait: float = 0.0,
+    progress: Callable[[Document | Skipped], None] | None = None,
+) -> RebuildReport:
+    """Rebuild the index at ``index_path`` from its recorded sources (no open Index needed).
+
+    Works on an index written by another schema or analyzer version (which
+    :meth:`Index.open` refuses), on a damaged one, and on a version-1 index
+    (Whoosh files directly in the directory), which it migrates.
+    """
+    return rebuild_index(index_path, wait=wait, progress=progress)
 
 
 def ensure_seed_index(path: Path, *, log: Callable[[str], None] | None = None) -> bool:

@@ -51,13 +51,26 @@ def matched_terms(query, reader, fields: Iterable[str] = ("text", "title")) -> f
     return frozenset(out)
 
 
-def find_spans(text: str, analyzer, terms: frozenset[str]) -> list[tuple[int, int, str]]:
-    """``(start, end, term)`` of every token of ``text`` whose term is in ``terms``."""
-    if not terms:
+def find_spans(text: str, analyzer, terms: frozenset[str], keys: frozenset[str] = frozenset()) -> list[tuple[int, int, str]]:
+    """``(start, end, term)`` of every token of ``text`` whose term is in ``terms``.
+
+    With ``keys`` (cross-script keys a bridged query looked up, see
+    :mod:`search.crosslingual`), also every word whose key is one of them:
+    the Persian word an English name matched is drawn like any other match.
+    """
+    if not terms and not keys:
         return []
-    return [
-        (t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, positions=False, mode="index") if t.text in terms
-    ]
+    tokens = [(t.startchar, t.endchar, t.text) for t in analyzer(text, chars=True, positions=False, mode="index")]
+    spans = [tok for tok in tokens if tok[2] in terms]
+    if keys:
+        from analyzers.crossscript import token_keys
+
+        hit = {(s, e) for s, e, _script, key in token_keys(text) if key in keys}
+        # The text token at a key's span (its term is what ``matched`` reports).
+        extra = [tok for tok in tokens if (tok[0], tok[1]) in hit and tok[2] not in terms]
+        if extra:
+            spans = sorted(spans + extra)
+    return spans
 
 
 def _snap_left(text: str, i: int) -> int:
@@ -102,13 +115,20 @@ def best_window(spans: list[tuple[int, int, str]], length: int, width: int) -> t
 
 
 def make_snippet(
-    text: str, analyzer, terms: frozenset[str], *, base: int = 0, width: int = SNIPPET_CHARS
+    text: str,
+    analyzer,
+    terms: frozenset[str],
+    *,
+    base: int = 0,
+    width: int = SNIPPET_CHARS,
+    keys: frozenset[str] = frozenset(),
 ) -> tuple[Snippet, tuple[str, ...]]:
     """The snippet of passage ``text`` (which starts at document offset ``base``).
 
-    Returns the snippet and the distinct terms it highlights.
+    Returns the snippet and the distinct terms it highlights (for a word
+    matched by its cross-script key, the word itself).
     """
-    spans = find_spans(text, analyzer, terms)
+    spans = find_spans(text, analyzer, terms, keys)
     start, end = best_window(spans, len(text), width)
     start, end = _snap_left(text, start), _snap_right(text, end)
     highlights = tuple(Span(s - start, e - start) for s, e, _ in spans if s >= start and e <= end)

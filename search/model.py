@@ -74,6 +74,9 @@ class Hit:
     snippet: Snippet
     rank: int = 0
     matched: tuple[str, ...] = field(default=())
+    #: True when the passage matched only through the other language
+    #: (a cross-script name key or a lexicon translation; see search.crosslingual).
+    cross: bool = False
 
     def to_dict(self) -> dict:
         """A JSON-ready dict (dates as ISO strings, spans as ``[start, end]``)."""
@@ -94,4 +97,5 @@ class Hit:
                 "highlights": [[h.start, h.end] for h in self.snippet.highlights],
             },
             "matched": list(self.matched),
+            "cross": self.cross,
         }
