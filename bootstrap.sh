@@ -39,7 +39,8 @@ case "$cmd" in
     ensure_venv test,web
     # The demo keeps its index inside the checkout unless told otherwise.
     export BISEARCH_INDEX="${BISEARCH_INDEX:-$PWD/.bisearch/index}"
-    if [ "$#" -eq 0 ]; then set -- "Isfahan Tatarstan همکاری"; fi
+    # A Persian word with a ZWNJ (the seeds write it glued) and an English name.
+    if [ "$#" -eq 0 ]; then set -- "همکاری‌ها Isfahan"; fi
     exec .venv/bin/bisearch search --limit 5 "$@"
     ;;
   test)
