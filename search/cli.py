@@ -343,6 +343,20 @@ def _notes(notes) -> None:
         click.secho(f"note: {note}", fg="cyan", err=True)
 
 
+def _report_head(report, path: Path, as_json: bool) -> bool:
+    """Print a write report as JSON, or its skips and notes on stderr.
+
+    Returns True when the caller should go on to print the human summary.
+    """
+    if as_json:
+        click.echo(json.dumps({"index": str(path), **report.to_dict()}, ensure_ascii=False, indent=2))
+        return False
+    for s in report.skipped:
+        click.secho(f"skipped {s.message()}", fg="yellow", err=True)
+    _notes(report.notes)
+    return True
+
+
 class _Ticker:
     """``written N document(s)…`` on a terminal's stderr while a long write runs."""
 
@@ -398,12 +412,7 @@ def update_cmd(paths: tuple[Path, ...], index_dir: Path | None, wait: float, as_
     with ix:
         report = ix.sync(paths, wait=wait, progress=ticker)
     ticker.done()
-    if as_json:
-        click.echo(json.dumps({"index": str(path), **report.to_dict()}, ensure_ascii=False, indent=2))
-    else:
-        for s in report.skipped:
-            click.secho(f"skipped {s.message()}", fg="yellow", err=True)
-        _notes(report.notes)
+    if _report_head(report, path, as_json):
         for label, ids in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
             click.echo(f"{label:<10}{len(ids):>7}  {_id_list(ids)}".rstrip())
         click.echo(f"{'unchanged':<10}{report.unchanged:>7}")
@@ -466,12 +475,7 @@ def rebuild_cmd(index_dir: Path | None, wait: float, as_json: bool) -> None:
     ticker = _Ticker(not as_json)
     report = rebuild(path, wait=wait, progress=ticker)
     ticker.done()
-    if as_json:
-        click.echo(json.dumps({"index": str(path), **report.to_dict()}, ensure_ascii=False, indent=2))
-    else:
-        for s in report.skipped:
-            click.secho(f"skipped {s.message()}", fg="yellow", err=True)
-        _notes(report.notes)
+    if _report_head(report, path, as_json):
         click.echo(f"{report.summary()} → {path}")
     if report.skipped:
         sys.exit(EXIT_SKIPPED)

@@ -117,3 +117,10 @@ def assert_one_line_error(proc: subprocess.CompletedProcess, code: int) -> str:
     assert len(errors) == 1, proc.stderr
     assert "Hint: " in proc.stderr, proc.stderr
     return errors[0]
+
+
+def write(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file, creating its folders (test fixtures)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

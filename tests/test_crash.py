@@ -11,17 +11,12 @@ import json
 from pathlib import Path
 
 import pytest
-from procs import bisearch, start_paused
+from procs import bisearch, start_paused, write
 
 from search import Index
 from search.layout import generations
 
 OLD = {"a.txt": "Alpha Isfahan original", "b.txt": "Beta Isfahan original", "c.txt": "Gamma Isfahan original"}
-
-
-def write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def state(index: Path) -> dict[str, str]:

@@ -15,16 +15,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from procs import assert_one_line_error, bisearch, doc_ids, search_ids
+from procs import assert_one_line_error, bisearch, doc_ids, search_ids, write
 
 from search import Index, IndexStateError
 from search.engine import rebuild
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def make_docs(folder: Path) -> Path:

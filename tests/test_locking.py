@@ -11,16 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
-from procs import assert_one_line_error, bisearch, search_ids, start_paused
+from procs import assert_one_line_error, bisearch, search_ids, start_paused, write
 
 from search import Index, IndexLocked
 from search.locking import LOCK_FILE, lock_holder
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

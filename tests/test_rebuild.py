@@ -8,19 +8,13 @@ from pathlib import Path
 
 import pytest
 import whoosh.index
-from procs import assert_one_line_error, bisearch, python, search_ids, start_paused
+from procs import assert_one_line_error, bisearch, python, search_ids, start_paused, write
 
 import analyzers
 from search import Document, Index, IndexVersionError
 from search.engine import rebuild
 from search.layout import generations
 from search.schema import SCHEMA_VERSION, build_schema
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

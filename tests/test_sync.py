@@ -9,19 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from procs import bisearch
+from procs import bisearch, write
 
 from search import Index, InputError
 from search.cli import cli
 from search.sync import SyncReport
 
 # -- a small source tree ---------------------------------------------------------------
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
