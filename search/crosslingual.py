@@ -13,7 +13,8 @@ rank first:
   names of countries and territories, languages, months and weekdays, so
   ``Russia`` also searches ``روسیه`` and ``ایران`` also searches ``Iran``.
   ``babel`` is imported, and the lexicon built, only the first time a query
-  needs it; it is then cached for the process.
+  needs it; it is then kept for the process and in a JSON file under
+  ``$XDG_CACHE_HOME/bisearch`` for the next one.
 
 Bridging only rewrites ``Term`` leaves on ``text``: filters, NOT clauses and
 phrases keep their meaning.
@@ -21,12 +22,16 @@ phrases keep their meaning.
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from whoosh import query as wq
 
-from analyzers import english
+from analyzers import ANALYZER_VERSION, english
 from analyzers.chars import fold, strip_marks
 from analyzers.crossscript import cross_key, other_script
 from analyzers.resources import english_stopwords, persian_stopwords
@@ -104,13 +109,50 @@ def _build_lexicon() -> dict[str, dict[str, str]]:
     return {"en": en2fa, "fa": fa2en}
 
 
+def _cache_file() -> Path | None:
+    """Where the built lexicon is kept between processes (None: no cache).
+
+    Keyed by babel's version (the CLDR data) and the analyzer version (the
+    normalization of the keys), so a change of either rebuilds it.
+    """
+    try:
+        babel_version = importlib.metadata.version("babel")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "bisearch" / f"cldr-lexicon-{babel_version}-a{ANALYZER_VERSION}.json"
+
+
+def _load_or_build() -> dict[str, dict[str, str]]:
+    # Building takes ~80 ms (babel's locale data); a one-shot `bisearch search`
+    # would pay it on every run, so the result is cached as JSON.
+    path = _cache_file()
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and set(data) == {"en", "fa"}:
+                return data
+        except (OSError, ValueError):
+            pass
+    data = _build_lexicon()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(path)
+        except OSError:
+            pass  # a read-only home only costs the rebuild next time
+    return data
+
+
 def lexicon() -> dict[str, dict[str, str]]:
     """``{"en": {english name: persian name}, "fa": {persian name: english name}}``, built once."""
     global _LEXICON
     if _LEXICON is None:
         with _LOCK:
             if _LEXICON is None:
-                _LEXICON = _build_lexicon()
+                _LEXICON = _load_or_build()
     return _LEXICON
 
 

@@ -31,6 +31,7 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     default = tmp_path / "default-index"
     monkeypatch.setenv("BISEARCH_INDEX", str(default))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.setenv("BISEARCH_SEEDS", str(SEEDS_DIR))
     monkeypatch.delenv("BISEARCH_DEBUG", raising=False)
     return default

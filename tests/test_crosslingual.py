@@ -73,3 +73,18 @@ def test_babel_is_not_imported_until_a_lexicon_is_needed():
     code = "import search, search.engine, search.crosslingual, sys; print('babel' in sys.modules, 'hazm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+def test_lexicon_is_cached_on_disk_for_the_next_process(tmp_path):
+    """A one-shot search should not rebuild the CLDR lexicon (babel's data) every run."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    code = "import sys; from search import crosslingual as c; print(c.translate('Russia'), 'babel' in sys.modules)"
+    first = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert first.stdout.split() == ["روسیه", "True"]  # built from babel
+    assert list((tmp_path / "cache" / "bisearch").glob("cldr-lexicon-*.json"))
+    second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert second.stdout.split() == ["روسیه", "False"]  # read back, babel never imported
