@@ -26,7 +26,12 @@ MIN_STEM_INPUT = 4
 
 
 def hazm_stem(word: str) -> str:
-    """hazm's ``Stemmer.stem``, for words with no ZWNJ (ours never have one)."""
+    """hazm 0.10's ``Stemmer.stem``, for words with no ZWNJ (ours never have one).
+
+    hazm 0.12 changed its stemmer to strip only the longest suffix; this is
+    the 0.10 cascade that was measured (see the README's quality section), so
+    an index does not change with the hazm version installed.
+    """
     for end in HAZM_SUFFIXES:
         if word.endswith(end):
             word = word[: -len(end)]

@@ -514,7 +514,17 @@ HAZM_WORDS = (
 
 
 def test_hazm_stem_matches_hazm():
-    # Our re-implementation equals hazm.Stemmer on ZWNJ-free words.
+    # Our re-implementation equals hazm 0.10's Stemmer on ZWNJ-free words.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        installed = version("hazm")
+    except PackageNotFoundError:
+        pytest.skip("hazm is not installed")
+    if not installed.startswith("0.10."):
+        # hazm 0.12 (Python 3.12+) strips only the longest suffix instead of
+        # 0.10's cascade; the 'hazm' stemmer we measured is 0.10's.
+        pytest.skip(f"hazm {installed}: the re-implementation is of hazm 0.10's cascade")
     hazm = pytest.importorskip("hazm")
     stemmer = hazm.Stemmer()
     assert len(HAZM_WORDS) >= 40
