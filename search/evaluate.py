@@ -85,6 +85,11 @@ def _check_token(value: str, what: str) -> None:
         raise ValueError(f"{what} {value!r} is empty or contains whitespace; a TREC file cannot hold it")
 
 
+def _line_error(where: str, lineno: int, problem: str, hint: str) -> InputError:
+    """``path:line: problem`` with the expected line format as the hint."""
+    return InputError(f"{where}:{lineno}: {problem}", path=where, line=lineno, hint=hint)
+
+
 def write_run(run: Run, fh: TextIO, *, tag: str = "bisearch") -> None:
     """Write ``run`` to ``fh`` in TREC run format.
 
@@ -128,12 +133,7 @@ def read_run(path: StrPath) -> Run:
             continue
 
         def bad(problem: str, _lineno: int = lineno) -> InputError:
-            return InputError(
-                f"{where}:{_lineno}: {problem}",
-                path=where,
-                line=_lineno,
-                hint="each line must be 'qid Q0 docid rank score tag'",
-            )
+            return _line_error(where, _lineno, problem, "each line must be 'qid Q0 docid rank score tag'")
 
         if len(parts) != 6:
             raise bad(f"expected 6 columns 'qid Q0 docid rank score tag', found {len(parts)}")
@@ -187,12 +187,7 @@ def read_qrels(path: StrPath) -> Qrels:
         is_first, first = first, False
 
         def bad(problem: str, _lineno: int = lineno) -> InputError:
-            return InputError(
-                f"{where}:{_lineno}: {problem}",
-                path=where,
-                line=_lineno,
-                hint="each line must be 'qid docid rel' or 'qid 0 docid rel'",
-            )
+            return _line_error(where, _lineno, problem, "each line must be 'qid docid rel' or 'qid 0 docid rel'")
 
         if len(parts) == 3:
             qid, docid, rel_s = parts
@@ -233,12 +228,7 @@ def read_queries(path: StrPath) -> list[tuple[str, str]]:
             continue
 
         def bad(problem: str, _lineno: int = lineno) -> InputError:
-            return InputError(
-                f"{where}:{_lineno}: {problem}",
-                path=where,
-                line=_lineno,
-                hint='each line must be a JSON object like {"id": "q1", "text": "..."}',
-            )
+            return _line_error(where, _lineno, problem, 'each line must be a JSON object like {"id": "q1", "text": "..."}')
 
         try:
             obj = json.loads(line)
