@@ -29,6 +29,17 @@ SUFFIXES = frozenset({"ها", "های", "هایی", "هایم", "هایت", "ه�
 #: writer had to separate them: خانه ای, رفته اند, خانه اش, خانه ی.
 AFTER_VOWEL_SUFFIXES = frozenset({"ای", "ی", "ام", "ات", "اش", "ایم", "اید", "اند", "ایی"})
 
+#: Persian question words, formal and colloquial (چیه, کجاست, کیه). They say
+#: *that* something is asked, not what about: answer passages rarely contain
+#: them, news headlines phrased as questions do. Dropped from free-text
+#: queries only (search.query), never from the index or from phrases. The
+#: English ones (what, which, who, when, where, why, how) are already in
+#: Snowball's stop list.
+QUESTION_WORDS = frozenset(
+    "چه چی چیه چیست چیستند کجا کجاست کجای کجاها کدام کدوم کدامیک کدامین کی کیه کیست کیستند "
+    "چگونه چطور چطوری چرا آیا چند چندم چندمین چقدر چندتا".split()
+)
+
 # What may separate a word from its detached affix: spaces, NBSP, ZWNJ and
 # direction marks, and at most one line break (hard-wrapped text).
 _GAP_CHARS = " \t\u00a0\u202f\u2009\u200c\u200d\u200e\u200f\n"

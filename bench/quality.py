@@ -9,6 +9,7 @@ documents ranked by their best passage). A baseline row, Whoosh's stock
     python bench/quality.py                       # every set, 500 queries each
     python bench/quality.py --sets fa-qa --variants --stemmers snowball,hazm,none
     python bench/quality.py --queries 0           # all dev queries
+    python bench/quality.py --sets fa-hamshahri,en-cranfield --expand both
 
 Prints a table (and ``--json FILE`` writes the figures). Skips cleanly, exit 0,
 when the data is absent.
@@ -62,10 +63,12 @@ def run_set(
     n_queries: int,
     variant: str | None,
     cross: tuple[bool, ...] = (True,),
+    expand: tuple[bool, ...] = (False,),
 ) -> list[dict]:
-    """One index of the set; one row per entry of ``cross`` (bridging on/off, same index).
+    """One index of the set; one row per entry of ``cross`` (bridging on/off)
+    and of ``expand`` (pseudo-relevance feedback off/on), same index.
 
-    The Whoosh-stock baseline is never bridged.
+    The Whoosh-stock baseline is never bridged nor expanded.
     """
     folder = data / name
     options: dict = {"persian_stemmer": stemmer}
@@ -82,29 +85,33 @@ def run_set(
             queries = queries[:n_queries]
         qrels = read_qrels(folder / "qrels.dev.tsv")
         runs = []
-        for bridged in cross if system == "bisearch" else (False,):
-            t1 = time.perf_counter()
-            run = {str(q["id"]): _documents(ix, q["text"], bridged) for q in queries}
-            runs.append((bridged, run, time.perf_counter() - t1))
+        ours = system == "bisearch"
+        for bridged in cross if ours else (False,):
+            for expanded in expand if ours else (False,):
+                t1 = time.perf_counter()
+                run = {str(q["id"]): _documents(ix, q["text"], bridged, expanded) for q in queries}
+                runs.append((bridged, expanded, run, time.perf_counter() - t1))
     return [
-        _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged)
-        for bridged, run, t_query in runs
+        _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged, expanded)
+        for bridged, expanded, run, t_query in runs
     ]
 
 
-def _documents(ix, text: str, cross: bool) -> list[tuple[str, float]]:
+def _documents(ix, text: str, cross: bool, expand: bool) -> list[tuple[str, float]]:
     """As ``bisearch run`` does: a query the parser refuses ("director, said: ...") ranks nothing."""
     try:
-        return ix.search_documents(text, limit=100, cross=cross)
+        return ix.search_documents(text, limit=100, cross=cross, expand=expand)
     except QueryError:
         return []
 
 
-def _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged) -> dict:
+def _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged, expanded) -> dict:
     qrels = {q: r for q, r in qrels.items() if q in run}
     m = evaluate(run, qrels)
     if system == "bisearch" and not bridged:
         system = "bisearch-nocross"
+    if expanded:
+        system += "+expand"
     return {
         "set": name,
         "system": system,
@@ -134,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["on", "off", "both"],
         help="bridging across languages (search.crosslingual): on, off, or both rows from one index",
     )
+    ap.add_argument(
+        "--expand",
+        default="off",
+        choices=["on", "off", "both"],
+        help="pseudo-relevance feedback (search.feedback, `bisearch run --expand`): on, off, or both rows from one index",
+    )
     ap.add_argument("--work", default="/tmp/bisearch-bench", help="scratch folder for the indexes")
     ap.add_argument("--json", dest="json_out", help="write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -153,9 +166,18 @@ def main(argv: list[str] | None = None) -> int:
             if name == "fa-qa" and args.variants:
                 plans += [("whoosh-stock", "none", v) for v in VARIANTS]
         cross = {"on": (True,), "off": (False,), "both": (True, False)}[args.cross]
+        expand = {"on": (True,), "off": (False,), "both": (False, True)}[args.expand]
         for system, stemmer, variant in plans:
             for row in run_set(
-                data, name, work, system=system, stemmer=stemmer, n_queries=args.queries, variant=variant, cross=cross
+                data,
+                name,
+                work,
+                system=system,
+                stemmer=stemmer,
+                n_queries=args.queries,
+                variant=variant,
+                cross=cross,
+                expand=expand,
             ):
                 rows.append(row)
                 _print_row(row)

@@ -288,9 +288,14 @@ def analyze_cmd(text: tuple[str, ...], trace: bool, as_json: bool) -> None:
 )
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000), help="Documents per query.")
 @click.option("--tag", default="bisearch", show_default=True, help="Run tag (last column).")
+@click.option(
+    "--expand",
+    is_flag=True,
+    help="Add the words of each query's best documents (pseudo-relevance feedback): for topics, not questions.",
+)
 @_INDEX_OPTION
 @handle_errors
-def run_cmd(queries_path: Path, output: Path, limit: int, tag: str, index_dir: Path | None) -> None:
+def run_cmd(queries_path: Path, output: Path, limit: int, tag: str, expand: bool, index_dir: Path | None) -> None:
     """Batch search: one TREC line per document (its best passage's score)."""
     from search.errors import QueryError
     from search.evaluate import read_queries, write_run
@@ -304,7 +309,7 @@ def run_cmd(queries_path: Path, output: Path, limit: int, tag: str, index_dir: P
     ):
         for qid, text in bar:
             try:
-                run[qid] = ix.search_documents(text, limit=limit)
+                run[qid] = ix.search_documents(text, limit=limit, expand=expand)
             except QueryError as exc:
                 failed += 1
                 click.secho(f"query {qid}: {exc.message} (no results written)", fg="yellow", err=True)

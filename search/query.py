@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from whoosh import query as wq
+from whoosh.collectors import CollapseCollector, FilterCollector, TopCollector, UnlimitedCollector
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin
 from whoosh.scoring import BM25F
 
@@ -40,9 +41,11 @@ BM25_B = 0.2
 #: Fields that select rather than score: in an OR query they still must hold.
 FILTER_FIELDS = frozenset({"lang", "source", "date", "doc_id"})
 
-#: An OR query where passages matching more of the words score higher
-#: (Whoosh multiplies by ``factor`` per extra matching clause).
-_GROUP = OrGroup.factory(0.9)
+#: Words are ORed; BM25 already ranks a passage with more of them higher.
+#: (Whoosh's ``OrGroup.factory(0.9)`` coordination bonus, used until 2026-12,
+#: never reached the query: Whoosh rebuilds the top-level OR without its
+#: ``scale``. Plain OR says what actually happens; rankings are unchanged.)
+_GROUP = OrGroup
 
 # Field names are ASCII; "گفت:برنامه" in pasted Persian text is just text.
 _FIELD_RX = re.compile(r"(?<![\w/\\])([A-Za-z_][A-Za-z0-9_]*):(?!//)")
@@ -159,11 +162,82 @@ def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
             query=text,
             hint="write dates as YYYY, YYYY-MM or YYYY-MM-DD, ranges as date:[2024-01-01 TO 2025-12-31]",
         )
-    q = _nots_exclude(_filters_required(q))
+    q = _drop_question_words(_nots_exclude(_filters_required(q)), _question_terms(parser.schema))
     if isinstance(q, type(wq.NullQuery)):
         if repaired.strip():
             warnings.append("every word of the query is a stopword or an operator: nothing to search")
     return ParsedQuery(text=text, query=q, warnings=tuple(warnings))
+
+
+def collect(searcher, q: wq.Query, limit: int | None, *, filter=None, collapse: str | None = None):
+    """The top ``limit`` hits of ``q``, scored in full: Whoosh's results, minus its pruning.
+
+    Whoosh 2.7.4 prunes a top-N search twice: it skips blocks whose best
+    possible score cannot reach the N-th hit, and every ten hits it replaces
+    OR clauses that "cannot" reach it by optional ones. Both trust each
+    matcher's score bound, and some bounds are wrong: the array matcher it
+    uses for an OR on small indexes (≤ 5,000 passages) reports the largest of
+    its clauses' bounds, not their sum, and its AND NOT matcher can read past
+    its end. Hits vanished from the top 10 although they outscored what was
+    shown (2 of 113 Cranfield dev queries, both with ``-word``), and pseudo-
+    relevance feedback (:mod:`search.feedback`) lost most of its hits. Full
+    scoring measured as fast as pruning on our many-field OR queries (SQuAD
+    and fa-qa dev questions, 200 each, side by side), so nothing is pruned.
+    """
+    if limit is None or limit >= searcher.doc_count():
+        c = UnlimitedCollector()  # what Whoosh does too: it never prunes
+    else:
+        c = TopCollector(limit, usequality=False, replace=0)
+    if collapse:
+        c = CollapseCollector(c, collapse, limit=1)
+    if filter is not None:
+        c = FilterCollector(c, allow=filter)
+    searcher.search_with_collector(q, c)
+    return c.results()
+
+
+_QUESTION_TERMS: dict[int, frozenset[tuple[str, str]]] = {}
+
+
+def _question_terms(schema) -> frozenset[tuple[str, str]]:
+    """(field, term) of every Persian question word, as the schema's analyzers index it."""
+    key = id(schema)
+    if key not in _QUESTION_TERMS:
+        from analyzers.persian import QUESTION_WORDS
+
+        out = set()
+        for name in ("title", "text", "body"):
+            if name in schema:
+                for word in QUESTION_WORDS:
+                    out.update((name, t) for t in schema[name].process_text(word, mode="query"))
+        _QUESTION_TERMS.clear()  # one schema per process in practice; never grows
+        _QUESTION_TERMS[key] = frozenset(out)
+    return _QUESTION_TERMS[key]
+
+
+def _drop_question_words(q: wq.Query, question: frozenset[tuple[str, str]]) -> wq.Query:
+    """Drop the free-text words of a top-level OR that only ask (چیست, کجا).
+
+    A word is one OR clause (its term in each default field); phrases and
+    fielded terms are kept. A query of question words only is kept whole.
+    """
+    target = q.a if isinstance(q, wq.AndNot) else q.subqueries[0] if isinstance(q, wq.And) and q.subqueries else q
+    if not isinstance(target, wq.Or):
+        return q
+
+    def asks(sub: wq.Query) -> bool:
+        leaves = _leaves(sub)
+        return bool(leaves) and all(isinstance(x, wq.Term) and (x.fieldname, x.text) in question for x in leaves)
+
+    kept = [sub for sub in target.subqueries if not asks(sub)]
+    if len(kept) == len(target.subqueries) or not kept:
+        return q
+    new = kept[0] if len(kept) == 1 else wq.Or(kept, boost=target.boost)
+    if target is q:
+        return new
+    if isinstance(q, wq.AndNot):
+        return wq.AndNot(new, q.b)
+    return wq.And([new, *q.subqueries[1:]], boost=q.boost)
 
 
 def _leaves(q: wq.Query) -> list[wq.Query]:

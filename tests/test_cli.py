@@ -522,6 +522,17 @@ def test_run_limit(runner, tmp_path: Path, seed_index_path: Path, queries_file: 
     assert sorted(qids) == ["q1", "q2", "q3", "q4"]
 
 
+def test_run_expand(runner, tmp_path: Path, seed_index_path: Path, queries_file: Path):
+    """`run --expand` (pseudo-relevance feedback) writes a run over the same documents."""
+    out = tmp_path / "run.txt"
+    result = run(runner, "run", "--queries", queries_file, "-o", out, "--index", seed_index_path, "--expand")
+    assert result.exit_code == 0, result.output
+    rows = [line.split() for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r[0] for r in rows} == {"q1", "q2", "q3", "q4"}
+    assert {r[2] for r in rows} <= set(SEED_IDS.values())
+    assert "--expand" in run(runner, "run", "--help").output
+
+
 def test_run_with_a_bad_query_line_is_exit_3(runner, tmp_path: Path, seed_index_path: Path):
     """A malformed queries file exits 3 naming file:line, and writes no run file."""
     queries = write(tmp_path / "q.jsonl", '{"id": "q1", "text": "Isfahan"}\n{"id": "q2"}\n')

@@ -1,0 +1,57 @@
+"""Pseudo-relevance feedback (``expand=True``): what it adds and what it must not do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from whoosh import query as wq
+
+from search import Index
+from search.feedback import expand
+
+# A topic ("earthquake Bam") whose third report never names it: only the
+# words the first two share with it (shelters, rubble, tents) can find it.
+DOCS = [
+    {"id": "quake-1", "text": "The earthquake in Bam left families in shelters; rubble and tents everywhere."},
+    {"id": "quake-2", "text": "Bam after the earthquake: shelters, tents and rubble, and the rebuilding plan."},
+    {"id": "quake-3", "text": "Volunteers cleared rubble and raised tents and shelters for the families."},
+    {"id": "football", "text": "The football match ended with a late goal and a red card."},
+    {"id": "markets", "text": "Markets rallied as oil prices fell and the central bank held rates."},
+]
+
+
+@pytest.fixture(scope="module")
+def ix(tmp_path_factory) -> Index:
+    index = Index(Path(tmp_path_factory.mktemp("fb")) / "ix")
+    index.add(DOCS)
+    return index
+
+
+def test_without_expansion_the_unnamed_report_is_not_found(ix):
+    assert "quake-3" not in [d for d, _s in ix.search_documents("earthquake Bam")]
+
+
+def test_expansion_finds_the_report_that_shares_the_topic_words(ix):
+    ranked = [d for d, _s in ix.search_documents("earthquake Bam", expand=True)]
+    assert ranked[:2] in (["quake-1", "quake-2"], ["quake-2", "quake-1"])  # what matched the query stays on top
+    assert ranked[2] == "quake-3"
+    assert "football" not in ranked and "markets" not in ranked
+
+
+def test_added_words_are_new_words_at_a_lower_weight(ix):
+    searcher = ix._current_searcher()
+    q = ix.parse("earthquake Bam").query
+    expanded = expand(searcher, q, ix._analyzer, "earthquake Bam")
+    assert isinstance(expanded, wq.Or) and expanded.subqueries[0] is q
+    added = expanded.subqueries[1].subqueries
+    words = {t.text for t in added}
+    assert {"rubbl", "tent", "shelter"} <= words  # Porter2 stems
+    assert not words & {"earthquak", "bam"}  # the query's own words are not added again
+    assert all(0 < t.boost < 1 for t in added)
+
+
+def test_expansion_of_a_query_that_finds_nothing_is_the_query(ix):
+    searcher = ix._current_searcher()
+    q = ix.parse("zeppelin").query
+    assert expand(searcher, q, ix._analyzer, "zeppelin") is q
