@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
+import importlib
 import os
 import shutil
 import time
@@ -26,37 +26,179 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import whoosh.index
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.collectors import FilterCollector, TopCollector
+from whoosh.filedb import compound as _whoosh_compound
 from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.structfile import BufferFile
 from whoosh.index import EmptyIndexError
+from whoosh.matching import WrappingMatcher
+from whoosh.query import compound as _whoosh_compound_query
+from whoosh.reading import TermNotFound
 
 import analyzers
 from search import config, layout
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
+from search.feedback import expand as expand_query
 from search.highlight import make_snippet, matched_terms
-from search.ingest import Skipped, read_documents
 from search.locking import READERS_LOCK, ReaderPin, WriteLock
-from search.manifest import Manifest, read_roots
 from search.model import Document, Hit, Snippet, Span
-from search.passages import split_passages
-from search.query import DOCUMENT_BOOSTS, DOCUMENT_FIELDS, ParsedQuery, make_parser, parse_query, scoring
+from search.query import DOCUMENT_BOOSTS, DOCUMENT_FIELDS, ParsedQuery, collect, make_parser, parse_query, scoring
 from search.schema import build_schema, new_meta, read_meta, write_meta
 from search.suggest import suggest
-from search.sync import (  # noqa: F401  (WRITER_LIMIT_MB: re-exported)
-    WRITER_LIMIT_MB,
-    RebuildReport,
-    RemoveReport,
-    Run,
-    SyncReport,
-    WriteSession,
-    map_write_error,
-    rebuild_index,
-    remove_documents,
-)
-from search.testhooks import pause_at
+
+if TYPE_CHECKING:
+    from search.ingest import Skipped
+    from search.sync import RebuildReport, RemoveReport, SyncReport, WriteSession
+
+# The write path (search.sync, search.ingest, search.manifest with SQLite,
+# search.passages) is imported by the methods that write, not here: a search
+# never needs it, and a one-shot `bisearch search` pays for every import.
+#: Names this module used to import eagerly, still importable from it.
+_LAZY = {
+    "WRITER_LIMIT_MB": "search.sync",
+    "RebuildReport": "search.sync",
+    "RemoveReport": "search.sync",
+    "Run": "search.sync",
+    "SyncReport": "search.sync",
+    "WriteSession": "search.sync",
+    "map_write_error": "search.sync",
+    "rebuild_index": "search.sync",
+    "remove_documents": "search.sync",
+    "Skipped": "search.ingest",
+    "read_documents": "search.ingest",
+    "read_roots": "search.manifest",
+    "pause_at": "search.testhooks",
+}
+
+
+def __getattr__(name: str):
+    """``from search.engine import SyncReport`` and the like still work (loaded on first use)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'search.engine' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+class _LazyManifest:
+    """Stands in for :class:`search.manifest.Manifest` (``Manifest.create``)
+    until an index is created, so opening one for a search never imports SQLite."""
+
+    def __getattr__(self, attr: str):
+        from search import manifest
+
+        return getattr(manifest.Manifest, attr)
+
+
+Manifest = _LazyManifest()
+
+
+def split_passages(text: str):
+    """:func:`search.passages.split_passages`, imported on first use (a write)."""
+    from search.passages import split_passages as split
+
+    return split(text)
+
+
+class _MemoryFile:
+    """A read-only file over a memoryview: seek, tell, read, readline, readinto.
+
+    Stands in for the ``BytesIO`` copy described at :class:`_MappedBufferFile`.
+    ``read`` returns bytes, as ``BytesIO.read`` does.
+    """
+
+    __slots__ = ("_buf", "_len", "_pos")
+
+    def __init__(self, buf) -> None:
+        self._buf = buf
+        self._pos = 0
+        self._len = len(buf)
+
+    def read(self, n: int | None = -1) -> bytes:
+        pos = self._pos
+        end = self._len if n is None or n < 0 else min(self._len, pos + n)
+        if end <= pos:
+            return b""
+        self._pos = end
+        return bytes(self._buf[pos:end])
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        n = len(data)
+        memoryview(b).cast("B")[:n] = data
+        return n
+
+    def readline(self, limit: int | None = -1) -> bytes:
+        pos = self._pos
+        end = self._len if limit is None or limit < 0 else min(self._len, pos + limit)
+        if end <= pos:
+            return b""
+        i = _find_newline(self._buf[pos:end])
+        stop = end if i < 0 else pos + i + 1
+        self._pos = stop
+        return bytes(self._buf[pos:stop])
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 0 and pos < 0:
+            raise ValueError(f"negative seek value {pos}")
+        if whence == 1:
+            pos += self._pos
+        elif whence == 2:
+            pos += self._len
+        self._pos = max(0, pos)  # as BytesIO: a relative seek stops at the start
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._buf = memoryview(b"")
+        self._len = self._pos = 0
+
+
+def _find_newline(chunk) -> int:
+    """Index of the first newline in a (large) memoryview, read in pieces, or -1."""
+    step = 4096
+    for off in range(0, len(chunk), step):
+        i = bytes(chunk[off : off + step]).find(b"\n")
+        if i >= 0:
+            return off + i
+    return -1
+
+
+class _MappedBufferFile(BufferFile):
+    """Whoosh's ``BufferFile``, without copying the file it reads.
+
+    Whoosh opens each file inside a segment (terms, postings, stored fields,
+    field lengths) as a ``BufferFile`` over a slice of the memory-mapped
+    segment, and ``BufferFile.__init__`` wraps the slice in ``BytesIO(buf)``,
+    which *copies* it: opening a 140 MB segment copied about that much before
+    the first search, and doubled the reader's memory. This subclass reads the
+    mapped memory in place instead; every read returns the same bytes.
+    """
+
+    def __init__(self, buf, name=None, onclose=None) -> None:
+        self._buf = buf
+        self._name = name
+        self.file = _MemoryFile(buf)
+        self.onclose = onclose
+        self.is_real = False
+        self.is_closed = False
+
+    def subset(self, position, length, name=None):
+        return _MappedBufferFile(self.get(position, length), name=name or self._name)
+
+
+# whoosh.filedb.compound opens the files inside a segment with this class.
+_whoosh_compound.BufferFile = _MappedBufferFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +275,8 @@ class TokenInfo:
 
 def document_hash(doc: Document) -> str:
     """Content hash of everything that is indexed about a document."""
+    import hashlib  # here, not at the top: only writes hash documents
+
     h = hashlib.sha1()
     for part in (doc.text, doc.title or "", doc.lang or "", str(doc.date or ""), doc.source or "", doc.url or ""):
         h.update(part.encode("utf-8"))
@@ -200,6 +344,96 @@ def _open_whoosh(gen_dir: Path, schema):
                 raise
             time.sleep(0.01)
     raise AssertionError("unreachable")
+
+
+def _leaf_ids(q: wq.Query, searcher) -> set[int]:
+    """Docnums a leaf query matches in one segment's searcher."""
+    try:
+        m = q.matcher(searcher, searcher.boolean_context())
+    except TermNotFound:
+        return set()
+    while type(m) is WrappingMatcher:  # a boost: the same postings
+        m = m.child
+    if type(m) is not W3LeafMatcher:
+        return set(m.all_ids())
+    # Whole posting blocks at a time: what all_ids() yields one id per call.
+    out: set[int] = set()
+    while m.is_active():
+        if m._ids is None:
+            m._read_ids()
+        out.update(m._ids[m._i :])
+        m._next_block()
+    return out
+
+
+#: Whoosh's ORs, which differ only in how they step through the union.
+_UNION_TYPES = (wq.Or, _whoosh_compound_query.DefaultOr, _whoosh_compound_query.SplitOr, _whoosh_compound_query.PreloadedOr)
+
+
+def _is_union(q: wq.Query) -> bool:
+    """Whether ``q`` matches exactly the union of its clauses: one of Whoosh's
+    ORs, or a subclass that changes none of the methods that decide matches
+    (such as an OR that only picks another ``matcher_type``)."""
+    kind = type(q)
+    if kind in _UNION_TYPES:
+        return True
+    return isinstance(q, wq.Or) and all(getattr(kind, m) is getattr(wq.Or, m) for m in ("matcher", "_matcher", "docs"))
+
+
+def _match_ids(q: wq.Query, searcher) -> set[int]:
+    """The docnums ``q`` matches in one segment's searcher (what ``q.docs()`` yields).
+
+    OR, AND and AND NOT are set operations on their clauses' matches (Whoosh's
+    union, intersection and difference matchers); other queries are asked
+    directly. Exact types only (``Ordered`` is an AND that means more), but
+    for ORs: see :func:`_is_union`.
+    """
+    kind = type(q)
+    if _is_union(q) and not q.minmatch:
+        out: set[int] = set()
+        for sub in q.subqueries:
+            out |= _match_ids(sub, searcher)
+        return out
+    if kind is wq.And and q.subqueries:
+        sets = sorted((_match_ids(sub, searcher) for sub in q.subqueries), key=len)
+        return sets[0].intersection(*sets[1:])
+    if kind is wq.AndNot:
+        return _match_ids(q.a, searcher) - _match_ids(q.b, searcher)
+    if kind is wq.Term:
+        return _leaf_ids(q, searcher)
+    try:
+        return set(q.docs(searcher))
+    except TermNotFound:
+        return set()
+
+
+def _exact_total(results) -> int:
+    """``len(results)`` (every passage the query matches, filter applied), computed fast.
+
+    With a result limit Whoosh skips low-scoring blocks, so it does not count
+    the matches while scoring; ``len(results)`` then runs the whole query a
+    second time through its matcher tree, one document per Python call, which
+    cost as much as the search itself. Here the count is the size of a set
+    built from whole posting blocks. It is the same number: every collector
+    shape this module does not know is left to Whoosh.
+    """
+    col = results.collector
+    allow = restrict = None
+    top = col
+    if type(col) is FilterCollector:
+        allow, restrict, top = col._allow, col._restrict, col.child
+    if type(top) is not TopCollector or top.computes_count():
+        return len(results)
+    searcher = top.top_searcher
+    parts = searcher.subsearchers or [(searcher, 0)]
+    total = 0
+    for sub, offset in parts:
+        ids = _match_ids(top.q, sub)
+        if allow is not None or restrict is not None:
+            ids = {d for d in ids if (allow is None or d + offset in allow) and (restrict is None or d + offset not in restrict)}
+        total += len(ids)
+    results._total = total  # what len(results) now returns too
+    return total
 
 
 def _as_datetime(d: dt.date | None) -> dt.datetime | None:
@@ -382,6 +616,9 @@ class Index:
     @contextmanager
     def _writing(self, wait: float) -> Iterator[WriteSession]:
         """One locked write session on the current generation (see :mod:`search.sync`)."""
+        from search.sync import WriteSession, map_write_error
+        from search.testhooks import pause_at
+
         with WriteLock(self.path, wait=wait) as lock:
             pause_at("locked")
             try:
@@ -422,6 +659,9 @@ class Index:
         are counted in the report. The documents are kept in the sync
         manifest too, so ``rebuild`` can index them again as given.
         """
+        from search.ingest import Skipped
+        from search.sync import Run
+
         with self._writing(wait) as session:
             run = Run(session, "add", progress)
             session.writer()
@@ -446,6 +686,9 @@ class Index:
         for :meth:`sync` and :meth:`rebuild`. A path inside an already
         recorded folder keeps that folder's ids.
         """
+        from search.ingest import read_documents
+        from search.sync import Run
+
         paths = list(paths)
         read_documents(paths)  # InputError for a missing path, before the lock is taken
         with self._writing(wait) as session:
@@ -470,6 +713,8 @@ class Index:
         nothing differs no commit is written. A path that no longer exists but
         was indexed before has all its documents removed.
         """
+        from search.sync import Run
+
         paths = list(paths)
         with self._writing(wait) as session:
             run = Run(session, "sync", progress)
@@ -479,6 +724,8 @@ class Index:
 
     def remove(self, ids: Iterable[str], *, wait: float = 0.0) -> RemoveReport:
         """Delete documents by id; ids not in the index are reported as unknown."""
+        from search.sync import remove_documents
+
         ids = [ids] if isinstance(ids, str) else list(ids)
         with self._writing(wait) as session:
             return remove_documents(session, ids)
@@ -491,6 +738,8 @@ class Index:
         by another analyzer version (see :func:`rebuild`, which needs no open
         Index).
         """
+        from search.sync import rebuild_index
+
         return rebuild_index(self.path, wait=wait, progress=progress, add_passages=self._add_passages, on_swapped=self._switch)
 
     def _switch(self) -> None:
@@ -498,6 +747,8 @@ class Index:
 
     def sources(self) -> tuple[str, ...]:
         """The folders and files recorded as this index's sources (what a bare ``update`` re-reads)."""
+        from search.manifest import read_roots
+
         return read_roots(self._gen_dir)
 
     def _add_passages(self, writer, doc: Document) -> int:
@@ -578,14 +829,15 @@ class Index:
             if lang is not None:
                 flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
             bridge = bridge_query(parsed.query, query, self._analyzer) if cross else Bridge(parsed.query)
-            results = searcher.search(bridge.query, limit=offset + limit, filter=flt)
+            results = collect(searcher, bridge.query, offset + limit, filter=flt)
+            total = _exact_total(results)
             terms = matched_terms(bridge.query, searcher.reader()) if snippets else frozenset()
             direct = matched_terms(parsed.query, searcher.reader()) if snippets and bridge.bridged else None
             hits = []
             for rank, r in enumerate(results[offset : offset + limit], start=offset + 1):
                 hits.append(self._hit(r, rank, terms, snippets, bridge.keys, direct))
-            suggestion = suggest(searcher, query, self._analyzer, len(results))
-            return Results(query, tuple(hits), len(results), parsed.warnings, time.perf_counter() - t0, suggestion)
+            suggestion = suggest(searcher, query, self._analyzer, total)
+            return Results(query, tuple(hits), total, parsed.warnings, time.perf_counter() - t0, suggestion)
 
     def _hit(self, r, rank: int, terms: frozenset[str], snippets: bool, keys=frozenset(), direct=None) -> Hit:
         f = r.fields()
@@ -611,20 +863,26 @@ class Index:
             cross=direct is not None and is_cross(seen, direct),
         )
 
-    def search_documents(self, query: str, *, limit: int = 100, cross: bool = True) -> list[tuple[str, float]]:
+    def search_documents(
+        self, query: str, *, limit: int = 100, cross: bool = True, expand: bool = False
+    ) -> list[tuple[str, float]]:
         """Document ids ranked for ``query`` (what ``bisearch run`` writes).
 
         A document scores as its best passage, where its first passage also
         carries the whole document's text (the ``body`` field): document-level
-        evidence for a document-level ranking.
+        evidence for a document-level ranking. ``expand`` adds the words of
+        the best documents to the query (:mod:`search.feedback`): for topics
+        with many relevant documents, not for questions with one answer.
         """
         parsed = parse_query(self._doc_parser, query)
         if parsed.is_empty:
             return []
         searcher = self._current_searcher()
         q = bridge_query(parsed.query, query, self._analyzer).query if cross else parsed.query
-        results = searcher.search(q, limit=limit, collapse="doc_id", collapse_limit=1)
-        return [(r["doc_id"], float(r.score or 0.0)) for r in results]
+        if expand:
+            q = expand_query(searcher, q, self._analyzer, query)
+        results = collect(searcher, q, limit, collapse="doc_id")
+        return [(r["doc_id"], float(r.score or 0.0)) for r in results[:limit]]
 
     def document_text(self, doc_id: str) -> str | None:
         """A document's text as indexed (its passages stitched at their spans)."""
@@ -688,6 +946,8 @@ def rebuild(
     :meth:`Index.open` refuses), on a damaged one, and on a version-1 index
     (Whoosh files directly in the directory), which it migrates.
     """
+    from search.sync import rebuild_index
+
     return rebuild_index(index_path, wait=wait, progress=progress)
 
 

@@ -18,9 +18,15 @@ joined when the joined word is in the index and the halves are not.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
+from bisect import bisect_left
 from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from whoosh import query as wq
+from whoosh.fields import TEXT
+from whoosh.reading import SegmentReader
 
 from analyzers import english
 from analyzers.chars import DROP_TABLE, ZWNJ, fold, strip_marks
@@ -46,7 +52,8 @@ def _tokens(text: str, analyzer) -> list[tuple[int, int, str, str]]:
     return [
         (t.startchar, t.endchar, t.text, t.script)
         for t in analyzer(text, chars=True, mode="query")
-        if t.script in ("en", "fa")
+        # getattr: an analyzer that tags no script (a stock Whoosh baseline) gets no suggestion.
+        if getattr(t, "script", None) in ("en", "fa")
         and text[t.startchar : t.endchar] not in _OPERATORS
         and not any(s <= t.startchar < e for s, e in skip)
     ]
@@ -84,6 +91,69 @@ def _surface(searcher, analyzer, term: str, typed: str = "") -> str | None:
     return min(counts, key=lambda w: (_distance(w, typed), -counts[w]))
 
 
+#: reader → {(field, script): that script's terms of the field, sorted};
+#: dropped with the reader (a searcher refreshed after a commit has a new one).
+_TERM_LISTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TERM_LOCK = threading.Lock()
+
+
+def _sorted_terms(reader: SegmentReader, fieldname: str, script: str) -> list[str]:
+    """The terms of ``fieldname`` whose script (:func:`_script_of_term`) is
+    ``script``, in index order; read once per reader.
+
+    The index orders terms by code point, so the Persian ones (first letter in
+    U+0600..U+06FF) are one run and the rest lie before and after it.
+    """
+    with _TERM_LOCK:
+        per_reader = _TERM_LISTS.setdefault(reader, {})
+        terms = per_reader.get((fieldname, script))
+        if terms is None:
+            every = [b.decode("utf-8") for b in reader.lexicon(fieldname)]
+            lo, hi = bisect_left(every, "\u0600"), bisect_left(every, "\u0700")
+            per_reader[(fieldname, "fa")] = every[lo:hi]
+            per_reader[(fieldname, "en")] = every[:lo] + every[hi:]
+            terms = per_reader[(fieldname, script)]
+    return terms
+
+
+def _find_matches(dfa, terms: list[str]) -> Iterator[str]:
+    """The terms the automaton accepts: Whoosh's ``find_matches`` walk
+    (``whoosh.codec.base.Automata``), with each jump a ``bisect`` in a list
+    instead of a binary search through the on-disk term index (one Python
+    call per probe, ~2,000 jumps per word)."""
+    if not terms:
+        return
+    i, n = 0, len(terms)
+    match = dfa.next_valid_string(terms[0])
+    while match:
+        # Matches only grow, so the search starts where the last one ended.
+        i = bisect_left(terms, match, i)
+        if i == n:
+            return
+        term = terms[i]
+        if match == term:
+            yield match
+            term += "\0"
+        match = dfa.next_valid_string(term)
+
+
+def _terms_within(reader, fieldname: str, text: str, maxdist: int, script: str) -> Iterable[str]:
+    """The terms of ``reader.terms_within(fieldname, text, maxdist, prefix=0)``
+    whose script is ``script`` (the only ones a correction may use), faster.
+
+    For one segment Whoosh walks a Levenshtein automaton over the whole term
+    dictionary on disk; the same walk runs here over the field's terms of that
+    script, held in memory (read once per reader: ~60,000 terms, ~0.1 s, for
+    a 12,000-document index), so it makes fewer jumps and each is a bisect.
+    Other readers (several segments) keep Whoosh's own method.
+    """
+    fieldobj = reader.schema[fieldname]
+    if type(reader) is not SegmentReader or not isinstance(fieldobj, TEXT) or fieldobj.separate_spelling():
+        return (t for t in reader.terms_within(fieldname, text, maxdist, prefix=0) if _script_of_term(t) == script)
+    dfa = reader._codec.automata(reader._storage, reader._segment).levenshtein_dfa(text, maxdist, 0)
+    return _find_matches(dfa, _sorted_terms(reader, fieldname, script))
+
+
 def _candidate(reader, probes: tuple[str, ...], script: str) -> tuple[str, int] | None:
     """The best index term near one of ``probes`` (the word's term and its
     unstemmed form: a typo can change what the stemmer strips, اصفحان → اصفح):
@@ -93,7 +163,7 @@ def _candidate(reader, probes: tuple[str, ...], script: str) -> tuple[str, int] 
         for probe in probes:
             if len(probe) < 3 or (dist == 2 and len(probe) < 5):
                 continue
-            for cand in reader.terms_within("text", probe, dist, prefix=0):
+            for cand in _terms_within(reader, "text", probe, dist, script):
                 if cand in probes or _script_of_term(cand) != script:
                     continue
                 df = reader.doc_frequency("text", cand)
