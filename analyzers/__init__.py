@@ -35,7 +35,10 @@ __all__ = [
 #: 3: Snowball's English stop list (127 words) replaces Lucene's 33.
 ANALYZER_VERSION = 3
 
-DEFAULT_PERSIAN_STEMMER = "snowball"
+#: Snowball guarded by a lexicon of known words (analyzers.stemmers): fa-qa dev
+#: MRR@10 0.894 → 0.907 over plain Snowball. An index records its stemmer,
+#: so indexes built with "snowball" keep working unchanged.
+DEFAULT_PERSIAN_STEMMER = "lexicon"
 
 
 def PersianAnalyzer(*, stemmer: str = DEFAULT_PERSIAN_STEMMER):  # noqa: N802 - Whoosh's factory style

@@ -98,7 +98,7 @@ def _number(surface: str) -> str:
 
 
 @cache
-def persian_chain(stemmer: str = "snowball", full: bool = True) -> Chain:
+def persian_chain(stemmer: str = "lexicon", full: bool = True) -> Chain:
     """Marks, stopwords, stemmer; or marks only when ``full`` is False."""
     steps = [Step("strip_marks", "normalize", persian.normalize)]
     if full:
@@ -141,7 +141,7 @@ class TermFilter(Filter):
     the index, and the chains (with their caches) are rebuilt per process.
     """
 
-    def __init__(self, *, fa: str = "full", en: str = "full", persian_stemmer: str = "snowball") -> None:
+    def __init__(self, *, fa: str = "full", en: str = "full", persian_stemmer: str = "lexicon") -> None:
         self.fa = fa
         self.en = en
         self.persian_stemmer = persian_stemmer

@@ -1,10 +1,11 @@
 """Persian and English stemmers, chosen by name.
 
-Persian has three candidates, compared on the dev data (see the README's
-quality section): ``snowball`` (Snowball's Persian stemmer via PyStemmer, in
-C), ``hazm`` (hazm's suffix stripper, re-implemented here so the query path
-never imports hazm) and ``none``. English always uses Snowball's English
-(Porter2) stemmer: Whoosh's bundled Porter stemmer turns "running" into "runn".
+Persian has four candidates, compared on the dev data (see the README's
+quality section): ``lexicon`` (the default: Snowball guarded by a list of
+known words), ``snowball`` (Snowball's Persian stemmer via PyStemmer, in C),
+``hazm`` (hazm's suffix stripper, re-implemented here so the query path never
+imports hazm) and ``none``. English always uses Snowball's English (Porter2)
+stemmer: Whoosh's bundled Porter stemmer turns "running" into "runn".
 """
 
 from __future__ import annotations
@@ -55,6 +56,47 @@ def snowball_stem_en(word: str) -> str:
     return _snowball("english").stemWord(word)
 
 
+#: Endings the lexicon stemmer strips to reach a known word, longest first:
+#: plural ها/ان/ات/ین, the ezafe/indefinite/adjectival ی, یی and ای,
+#: possessive clitics, comparative تر/ترین.
+LEXICON_SUFFIXES = tuple(
+    sorted(
+        set("ها های هایی هایم هایت هایش هایمان هایتان هایشان ان ات ین ی یی ای ام اش مان تان شان م ت ش تر ترین".split()),
+        key=lambda s: (-len(s), s),
+    )
+)
+
+
+def lexicon_stem(word: str) -> str:
+    """Snowball Persian, but never past a known word.
+
+    Snowball strips what looks like a suffix whether or not it is one:
+    پسته (pistachio) becomes پست (post), دانشگاه (university) دانش
+    (knowledge), بیابان (desert) بیا (come!). A word in the lexicon
+    (``data/words_fa.txt``) is kept whole; otherwise one or two endings are
+    stripped if that reaches a known word (دانشگاهها → دانشگاه, نمایندگان →
+    نماینده); only a word the lexicon cannot explain goes to Snowball.
+    """
+    from analyzers.resources import persian_lexicon
+
+    known = persian_lexicon()
+    if word in known:
+        return word
+    for first in LEXICON_SUFFIXES:
+        if not word.endswith(first) or len(word) - len(first) < 2:
+            continue
+        rest = word[: -len(first)]
+        if rest in known:
+            return rest
+        # The plural of a word in silent ه writes it as گ: نماینده → نمایندگان.
+        if first == "ان" and rest.endswith("گ") and rest[:-1] + "ه" in known:
+            return rest[:-1] + "ه"
+        for second in LEXICON_SUFFIXES:
+            if rest.endswith(second) and len(rest) - len(second) >= 2 and rest[: -len(second)] in known:
+                return rest[: -len(second)]
+    return snowball_stem_fa(word)
+
+
 def _guarded(stem: Callable[[str], str]) -> Callable[[str], str]:
     def run(word: str) -> str:
         if len(word) < MIN_STEM_INPUT:
@@ -69,6 +111,7 @@ def _guarded(stem: Callable[[str], str]) -> Callable[[str], str]:
 
 
 PERSIAN_STEMMERS: dict[str, Callable[[str], str]] = {
+    "lexicon": _guarded(lexicon_stem),
     "snowball": _guarded(snowball_stem_fa),
     "hazm": _guarded(hazm_stem),
     "none": lambda w: w,

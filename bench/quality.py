@@ -7,7 +7,7 @@ documents ranked by their best passage). A baseline row, Whoosh's stock
 ``StandardAnalyzer`` in the same schema, is measured in the same run.
 
     python bench/quality.py                       # every set, 500 queries each
-    python bench/quality.py --sets fa-qa --variants --stemmers snowball,hazm,none
+    python bench/quality.py --sets fa-qa --variants --stemmers lexicon,snowball,hazm,none
     python bench/quality.py --queries 0           # all dev queries
     python bench/quality.py --sets fa-hamshahri,en-cranfield --expand both
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", help="evaluation data folder (default ../shared/evaldata)")
     ap.add_argument("--sets", default="fa-qa,fa-hamshahri,en-squad,en-cranfield")
     ap.add_argument("--queries", type=int, default=500, help="first N dev queries per large set (0 = all)")
-    ap.add_argument("--stemmers", default="snowball", help="Persian stemmers to compare, comma-separated")
+    ap.add_argument("--stemmers", default="lexicon", help="Persian stemmers to compare, comma-separated")
     ap.add_argument("--variants", action="store_true", help="also run fa-qa with ZWNJ/yeh-kaf perturbed passages")
     ap.add_argument("--no-baseline", action="store_true", help="skip the Whoosh StandardAnalyzer row")
     ap.add_argument(

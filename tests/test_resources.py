@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from analyzers.chars import ALEF_MAKSURA, ARABIC_KAF, ARABIC_YEH, DROP_CHARS, FOLD_TABLE, ZWNJ
-from analyzers.resources import _read_list, english_stopwords, normalize_fa_word, persian_stopwords
+from analyzers.resources import _read_list, english_stopwords, normalize_fa_word, persian_lexicon, persian_stopwords
 
 VENDORED = resources.files("analyzers").joinpath("data", "stopwords_fa.txt")
 
@@ -117,3 +117,30 @@ def test_query_path_does_not_import_pyarabic():
     code = "import analyzers, sys; list(analyzers.BilingualAnalyzer()('کتاب‌ها')); print('pyarabic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_vendored_lexicon_is_hazms_frequent_words_normalized():
+    """words_fa.txt is hazm 0.10's words.dat, frequency ≥ 100, normalized: rebuilt here and compared."""
+    words_dat = hazm_stopwords_file().with_name("words.dat")
+    rows = [ln.split("\t") for ln in words_dat.read_text(encoding="utf-8").splitlines()]
+    if not any(r[0] == "آب" and len(r) > 1 and r[1].isdigit() for r in rows):
+        pytest.skip("this hazm's words.dat has no frequency column (hazm 0.10 has)")
+    rebuilt = set()
+    for r in rows:
+        if len(r) > 1 and r[1].isdigit() and int(r[1]) >= 100:
+            w = normalize_fa_word(r[0])
+            if len(w) >= 2:
+                rebuilt.add(w)
+    assert set(_read_list("words_fa.txt")) == rebuilt
+
+
+def test_lexicon_is_normalized_and_sorted():
+    words = _read_list("words_fa.txt")
+    assert words == sorted(words) and len(words) > 15_000
+    lex = persian_lexicon()
+    joined = "".join(lex)
+    for ch in (ZWNJ, ARABIC_YEH, ALEF_MAKSURA, ARABIC_KAF):
+        assert ch not in joined
+    assert all(normalize_fa_word(w) == w for w in lex)
+    # Words Snowball would cut are there to protect them.
+    assert {"پسته", "دانشگاه", "بیابان", "ایران"} <= lex
