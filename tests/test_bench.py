@@ -29,3 +29,30 @@ def test_speed_bench_skips_without_data(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "skipped" in proc.stderr
+
+
+def test_speed_bench_indexes_reuters_dated_documents(tmp_path):
+    # The product skips a non-ISO date; the bench's copy makes every document indexable.
+    sys.path.insert(0, str(ROOT))
+    import json
+
+    from bench.speed import iso_dated_copy
+    from search.ingest import Skipped, read_documents
+
+    src = tmp_path / "raw" / "docs.jsonl"
+    src.parent.mkdir()
+    rows = [
+        {"id": "r1", "text": "oil prices", "date": "26-FEB-1987 15:01:01.79"},
+        {"id": "n1", "text": "a newsgroup post"},
+        {"id": "i1", "text": "already iso", "date": "2024-05-28"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    assert any(isinstance(d, Skipped) for d in read_documents([src]))
+    copy = iso_dated_copy(src, tmp_path)
+    docs = list(read_documents([copy]))
+    assert not any(isinstance(d, Skipped) for d in docs)
+    assert [str(d.date) for d in docs] == ["1987-02-26", "None", "2024-05-28"]
+    iso_only = tmp_path / "iso" / "docs.jsonl"
+    iso_only.parent.mkdir()
+    iso_only.write_text(json.dumps(rows[2]) + "\n", encoding="utf-8")
+    assert iso_dated_copy(iso_only, tmp_path) == iso_only
