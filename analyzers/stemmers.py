@@ -15,6 +15,8 @@ from functools import cache
 
 import Stemmer as _pystemmer  # noqa: N813 - PyStemmer names its module Stemmer
 
+from analyzers.resources import persian_lexicon
+
 #: hazm.Stemmer's suffixes, in hazm's order. hazm strips them as a cascade
 #: (each one at most once, in this order), so "کتابهایشان" loses ان, ش, ی,
 #: ها in turn and becomes "کتاب". Its ZWNJ-bearing entries are left out: our
@@ -77,8 +79,6 @@ def lexicon_stem(word: str) -> str:
     stripped if that reaches a known word (دانشگاهها → دانشگاه, نمایندگان →
     نماینده); only a word the lexicon cannot explain goes to Snowball.
     """
-    from analyzers.resources import persian_lexicon
-
     known = persian_lexicon()
     if word in known:
         return word

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import importlib
 import os
 import shutil
 import time
@@ -30,15 +29,10 @@ from typing import TYPE_CHECKING
 
 import whoosh.index
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.collectors import FilterCollector, TopCollector
 from whoosh.filedb import compound as _whoosh_compound
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.index import EmptyIndexError
-from whoosh.matching import WrappingMatcher
-from whoosh.query import compound as _whoosh_compound_query
-from whoosh.reading import TermNotFound
 
 import analyzers
 from search import config, layout
@@ -59,50 +53,6 @@ if TYPE_CHECKING:
 # The write path (search.sync, search.ingest, search.manifest with SQLite,
 # search.passages) is imported by the methods that write, not here: a search
 # never needs it, and a one-shot `bisearch search` pays for every import.
-#: Names this module used to import eagerly, still importable from it.
-_LAZY = {
-    "WRITER_LIMIT_MB": "search.sync",
-    "RebuildReport": "search.sync",
-    "RemoveReport": "search.sync",
-    "Run": "search.sync",
-    "SyncReport": "search.sync",
-    "WriteSession": "search.sync",
-    "map_write_error": "search.sync",
-    "rebuild_index": "search.sync",
-    "remove_documents": "search.sync",
-    "Skipped": "search.ingest",
-    "read_documents": "search.ingest",
-    "read_roots": "search.manifest",
-    "pause_at": "search.testhooks",
-}
-
-
-def __getattr__(name: str):
-    """``from search.engine import SyncReport`` and the like still work (loaded on first use)."""
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'search.engine' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-class _LazyManifest:
-    """Stands in for :class:`search.manifest.Manifest` (``Manifest.create``)
-    until an index is created, so opening one for a search never imports SQLite."""
-
-    def __getattr__(self, attr: str):
-        from search import manifest
-
-        return getattr(manifest.Manifest, attr)
-
-
-Manifest = _LazyManifest()
-
-
-def split_passages(text: str):
-    """:func:`search.passages.split_passages`, imported on first use (a write)."""
-    from search.passages import split_passages as split
-
-    return split(text)
 
 
 class _MemoryFile:
@@ -346,96 +296,6 @@ def _open_whoosh(gen_dir: Path, schema):
     raise AssertionError("unreachable")
 
 
-def _leaf_ids(q: wq.Query, searcher) -> set[int]:
-    """Docnums a leaf query matches in one segment's searcher."""
-    try:
-        m = q.matcher(searcher, searcher.boolean_context())
-    except TermNotFound:
-        return set()
-    while type(m) is WrappingMatcher:  # a boost: the same postings
-        m = m.child
-    if type(m) is not W3LeafMatcher:
-        return set(m.all_ids())
-    # Whole posting blocks at a time: what all_ids() yields one id per call.
-    out: set[int] = set()
-    while m.is_active():
-        if m._ids is None:
-            m._read_ids()
-        out.update(m._ids[m._i :])
-        m._next_block()
-    return out
-
-
-#: Whoosh's ORs, which differ only in how they step through the union.
-_UNION_TYPES = (wq.Or, _whoosh_compound_query.DefaultOr, _whoosh_compound_query.SplitOr, _whoosh_compound_query.PreloadedOr)
-
-
-def _is_union(q: wq.Query) -> bool:
-    """Whether ``q`` matches exactly the union of its clauses: one of Whoosh's
-    ORs, or a subclass that changes none of the methods that decide matches
-    (such as an OR that only picks another ``matcher_type``)."""
-    kind = type(q)
-    if kind in _UNION_TYPES:
-        return True
-    return isinstance(q, wq.Or) and all(getattr(kind, m) is getattr(wq.Or, m) for m in ("matcher", "_matcher", "docs"))
-
-
-def _match_ids(q: wq.Query, searcher) -> set[int]:
-    """The docnums ``q`` matches in one segment's searcher (what ``q.docs()`` yields).
-
-    OR, AND and AND NOT are set operations on their clauses' matches (Whoosh's
-    union, intersection and difference matchers); other queries are asked
-    directly. Exact types only (``Ordered`` is an AND that means more), but
-    for ORs: see :func:`_is_union`.
-    """
-    kind = type(q)
-    if _is_union(q) and not q.minmatch:
-        out: set[int] = set()
-        for sub in q.subqueries:
-            out |= _match_ids(sub, searcher)
-        return out
-    if kind is wq.And and q.subqueries:
-        sets = sorted((_match_ids(sub, searcher) for sub in q.subqueries), key=len)
-        return sets[0].intersection(*sets[1:])
-    if kind is wq.AndNot:
-        return _match_ids(q.a, searcher) - _match_ids(q.b, searcher)
-    if kind is wq.Term:
-        return _leaf_ids(q, searcher)
-    try:
-        return set(q.docs(searcher))
-    except TermNotFound:
-        return set()
-
-
-def _exact_total(results) -> int:
-    """``len(results)`` (every passage the query matches, filter applied), computed fast.
-
-    With a result limit Whoosh skips low-scoring blocks, so it does not count
-    the matches while scoring; ``len(results)`` then runs the whole query a
-    second time through its matcher tree, one document per Python call, which
-    cost as much as the search itself. Here the count is the size of a set
-    built from whole posting blocks. It is the same number: every collector
-    shape this module does not know is left to Whoosh.
-    """
-    col = results.collector
-    allow = restrict = None
-    top = col
-    if type(col) is FilterCollector:
-        allow, restrict, top = col._allow, col._restrict, col.child
-    if type(top) is not TopCollector or top.computes_count():
-        return len(results)
-    searcher = top.top_searcher
-    parts = searcher.subsearchers or [(searcher, 0)]
-    total = 0
-    for sub, offset in parts:
-        ids = _match_ids(top.q, sub)
-        if allow is not None or restrict is not None:
-            ids = {d for d in ids if (allow is None or d + offset in allow) and (restrict is None or d + offset not in restrict)}
-        total += len(ids)
-    results._total = total  # what len(results) now returns too
-    return total
-
-
 def _as_datetime(d: dt.date | None) -> dt.datetime | None:
     if d is None:
         return None
@@ -509,6 +369,8 @@ class Index:
                 gen_dir.mkdir()
                 (gen_dir / READERS_LOCK).touch()
                 ix = whoosh.index.create_in(str(gen_dir), build_schema(persian_stemmer=persian_stemmer, analyzer=analyzer))
+                from search.manifest import Manifest  # SQLite: only when an index is created
+
                 Manifest.create(gen_dir, whoosh_generation=ix.latest_generation()).close()
                 meta = new_meta(persian_stemmer=persian_stemmer, generation=gen)
                 if analyzer is not None:  # a benchmark baseline, not a product index
@@ -754,6 +616,8 @@ class Index:
     def _add_passages(self, writer, doc: Document) -> int:
         digest = document_hash(doc)
         when = _as_datetime(doc.date)
+        from search.passages import split_passages  # the write path; never a search
+
         passages = split_passages(doc.text)
         for p in passages:
             fields = {
@@ -830,7 +694,7 @@ class Index:
                 flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
             bridge = bridge_query(parsed.query, query, self._analyzer) if cross else Bridge(parsed.query)
             results = collect(searcher, bridge.query, offset + limit, filter=flt)
-            total = _exact_total(results)
+            total = len(results)  # exact: collect() scores every match, so it counts them too
             terms = matched_terms(bridge.query, searcher.reader()) if snippets else frozenset()
             direct = matched_terms(parsed.query, searcher.reader()) if snippets and bridge.bridged else None
             hits = []
