@@ -1,9 +1,17 @@
-"""Speed, side by side: bisearch against a Whoosh ``StandardAnalyzer`` baseline.
+"""Speed, side by side: bisearch against two Whoosh ``StandardAnalyzer`` baselines.
 
-Both systems use the product's own code path (JSONL reader, passage
-splitting, schema, ``Index.add``/``Index.search``); only the analyzer
-differs, as in ``bench/quality.py``. Absolute times drift from run to run on a
-shared machine; the ours/baseline ratios, measured in the same run, hold.
+* ``whoosh-stock``: the product's own code path (JSONL reader, passage
+  splitting, schema, ``Index.add``/``Index.search``) with Whoosh's
+  ``StandardAnalyzer`` and Whoosh's own ``SegmentWriter`` (``search.sync.STOCK_WRITER``),
+  as in ``bench/quality.py``: what our analysis and writer cost over stock
+  Whoosh in our schema (passages, ``body``, ``xkey``).
+* ``whoosh-plain`` (indexing only): Whoosh as a user would set it up, as in
+  the issue's table: a schema of ``id`` (ID, stored, unique), ``title`` and
+  ``text`` (TEXT, stored, ``StandardAnalyzer``), one Whoosh document per
+  corpus document, ``ix.writer()`` with its defaults.
+
+Absolute times drift from run to run on a shared machine; the ratios,
+measured in the same run, hold.
 
     python bench/speed.py                      # full corpora (minutes)
     python bench/speed.py --limit 2000         # first 2000 docs of each corpus
@@ -44,6 +52,7 @@ from bench.common import data_dir_or_exit, fresh_index, iter_corpus, read_jsonl 
 #: short name → (corpus folder, dev-question set run against it)
 CORPORA = {"fa": ("raw-fa-news", "fa-qa"), "en": ("raw-en-news", "en-squad")}
 SYSTEMS = ("bisearch", "whoosh-stock")
+PLAIN = "whoosh-plain"
 MiB = 1024 * 1024
 
 
@@ -79,11 +88,43 @@ def build_child(corpus: Path, system: str, index: Path, limit: int) -> dict:
     docs = iter_corpus(corpus)
     if limit:
         docs = itertools.islice(docs, limit)
+    if system == PLAIN:
+        return build_plain(docs, index)
+    if system == "whoosh-stock":
+        import search.sync
+
+        search.sync.STOCK_WRITER = True  # Whoosh's own SegmentWriter
     t0 = time.perf_counter()
     with fresh_index(index, **_options(system)) as ix:
         report = ix.add(docs)
     seconds = time.perf_counter() - t0
     return {"seconds": seconds, "docs": report.documents, "peak_rss_mb": _peak_rss_mb()}
+
+
+def build_plain(docs, index: Path) -> dict:
+    """Whoosh as the issue's table set it up: id, title, text; one Whoosh document per document."""
+    import shutil
+
+    import whoosh.index
+    from whoosh.fields import ID, TEXT, Schema
+
+    if index.exists():
+        shutil.rmtree(index)
+    index.mkdir(parents=True)
+    t0 = time.perf_counter()
+    schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True), text=TEXT(stored=True))
+    ix = whoosh.index.create_in(str(index), schema)
+    writer = ix.writer()
+    n = 0
+    for doc in docs:
+        fields = {"id": doc.id, "text": doc.text}
+        if doc.title:
+            fields["title"] = doc.title
+        writer.add_document(**fields)
+        n += 1
+    writer.commit()
+    seconds = time.perf_counter() - t0
+    return {"seconds": seconds, "docs": n, "peak_rss_mb": _peak_rss_mb()}
 
 
 def build(corpus: Path, system: str, index: Path, limit: int) -> dict:
@@ -241,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     figures: dict = {"limit": args.limit, "queries": args.queries, "cpus": os.cpu_count(), "corpora": {}}
     print(f"docs per corpus: {args.limit or 'all'}; dev questions per set: {args.queries or 'all'}; cpus: {os.cpu_count()}")
-    rows: list[tuple[str, float, float | None, str]] = []
+    rows: list[tuple] = []
     fa_index: dict[str, Path] = {}
     for short in [c for c in args.corpora.split(",") if c]:
         corpus_name, qset = CORPORA[short]
@@ -255,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.queries:
             questions = questions[: args.queries]
         res: dict = {}
+        if not args.reuse:
+            print(f"building {corpus_name} with {PLAIN} ...", file=sys.stderr, flush=True)
+            res[PLAIN] = build(corpus, PLAIN, work / f"{corpus_name}-{PLAIN}", args.limit)
         for system in SYSTEMS:
             index = work / f"{corpus_name}-{system}"
             if args.reuse and (index / "bisearch.json").exists():
@@ -270,14 +314,20 @@ def main(argv: list[str] | None = None) -> int:
                 fa_index[system] = index
         figures["corpora"][corpus_name] = {"docs": res["bisearch"]["docs"], "mib": res["bisearch"]["mib"], **res}
         ours, base = res["bisearch"], res["whoosh-stock"]
+        plain = res.get(PLAIN)
         tag = f"{corpus_name} ({ours['docs']} docs, {ours['mib']:.1f} MiB)"
         rows.append((f"{tag}", float("nan"), None, ".0f"))
         if ours["seconds"] == ours["seconds"]:  # built in this run (not --reuse)
-            rows.append(("  index MiB/s", ours["mib_per_s"], base["mib_per_s"], ".2f"))
-            rows.append(("  index docs/s", ours["docs_per_s"], base["docs_per_s"], ".0f"))
-            rows.append(("  index build s", ours["seconds"], base["seconds"], ".1f"))
-            rows.append(("  peak RSS MB", ours["peak_rss_mb"], base["peak_rss_mb"], ".0f"))
-        rows.append(("  index size MB", ours["index_mb"], base["index_mb"], ".1f"))
+            for key, label, fmt in (
+                ("mib_per_s", "  index MiB/s", ".2f"),
+                ("docs_per_s", "  index docs/s", ".0f"),
+                ("seconds", "  index build s", ".1f"),
+                ("peak_rss_mb", "  peak RSS MB", ".0f"),
+                ("index_mb", "  index size MB", ".1f"),
+            ):
+                rows.append((label, ours[key], base[key], fmt, plain[key] if plain else None))
+        else:
+            rows.append(("  index size MB", ours["index_mb"], base["index_mb"], ".1f"))
         for key, label in (("top10_snippets", "top10+snippets"), ("top100_plain", "top100 plain")):
             for p in ("p50", "p95", "p99"):
                 rows.append((f"  {qset} {label} {p} ms", ours["query_ms"][key][p], base["query_ms"][key][p], ".1f"))
@@ -301,15 +351,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def print_table(rows: list[tuple[str, float, float | None, str]]) -> None:
-    print(f"{'':<44} {'bisearch':>12} {'whoosh-stock':>13} {'ours/base':>10}")
-    for label, ours, base, fmt in rows:
+def print_table(rows: list[tuple]) -> None:
+    """ours, whoosh-stock (our schema), ours/stock; and for indexing rows whoosh-plain, ours/plain."""
+    print(f"{'':<44} {'bisearch':>12} {'whoosh-stock':>13} {'ours/stock':>10} {'whoosh-plain':>13} {'ours/plain':>10}")
+    for label, ours, base, fmt, *more in rows:
         if ours != ours:  # NaN: a section heading
             print(label)
             continue
+        plain = more[0] if more else None
         b = f"{base:{fmt}}" if base is not None else "-"
         r = _ratio(ours, base) if base is not None else "-"
-        print(f"{label:<44} {ours:>12{fmt}} {b:>13} {r:>10}")
+        line = f"{label:<44} {ours:>12{fmt}} {b:>13} {r:>10}"
+        if plain is not None:
+            line += f" {plain:>13{fmt}} {_ratio(ours, plain):>10}"
+        print(line)
+    print(
+        "whoosh-stock: StandardAnalyzer in our schema (passages, body, xkey) with Whoosh's SegmentWriter; "
+        "whoosh-plain: Whoosh as a user sets it up (id/title/text, one Whoosh document per document)."
+    )
 
 
 if __name__ == "__main__":

@@ -619,6 +619,15 @@ class Index:
         from search.passages import split_passages  # the write path; never a search
 
         passages = split_passages(doc.text)
+        # Our writer indexes ``body`` from the passages' own analysis when the
+        # passages split the text where the analyzer would not join words
+        # (search.writer.splittable_parts): each passage is analyzed once.
+        body_parts = None
+        if "body" in getattr(writer, "parts_fields", ()):
+            from search.writer import splittable_parts
+
+            if splittable_parts(doc.text, [(p.start, p.end) for p in passages]):
+                body_parts = [p.text for p in passages]
         for p in passages:
             fields = {
                 "pid": f"{doc.id}#{p.ordinal}",
@@ -636,6 +645,8 @@ class Index:
             if p.ordinal == 0:
                 # Document-level evidence, on the lead passage only (see schema.py).
                 fields["body"] = doc.text
+                if body_parts is not None:
+                    fields["_body_parts"] = body_parts
             if when is not None:
                 fields["date"] = when
             if doc.source:

@@ -46,11 +46,16 @@ from search.model import Document
 from search.schema import build_schema, new_meta, read_meta_raw
 from search.testhooks import pause_at
 
-#: Whoosh's in-memory posting pool per writer, in MB: past it, sorted runs go
-#: to disk and are merged at commit. It is what makes peak RSS grow with the
-#: corpus. 6,000 raw-fa-news documents, run back to back: 256 MB → 382 MB
-#: peak RSS, 108.9 s; 128 → 233 MB, 103.2 s; 64 → 166 MB but ~35 % slower.
+#: The writer's in-memory posting budget, in MB (search.writer's estimate; for
+#: Whoosh's own pool, its ``limitmb``): past it, sorted runs go to disk and are
+#: merged at commit. It is what makes peak RSS grow with the corpus. Measured
+#: with Whoosh's pool, 6,000 raw-fa-news documents back to back: 256 MB →
+#: 382 MB peak RSS, 108.9 s; 128 → 233 MB, 103.2 s; 64 → 166 MB, ~35 % slower.
 WRITER_LIMIT_MB = 128
+
+#: True: write with Whoosh's own SegmentWriter instead of search.writer's
+#: (the benchmarks' stock baseline sets it; the index is the same either way).
+STOCK_WRITER = False
 SHOWN_IDS = 20
 
 AddPassages = Callable[[object, Document], int]
@@ -214,6 +219,17 @@ def open_whoosh(whoosh_dir: Path, schema=None):
     return whoosh.index.open_dir(str(whoosh_dir), schema=schema if schema is not None else build_schema())
 
 
+def open_writer(ix, limitmb: float | None = None):
+    """A writer on ``ix`` (its Whoosh lock taken): search.writer's, or Whoosh's for what it cannot write."""
+    from search.writer import FastSegmentWriter, supports
+
+    if limitmb is None:
+        limitmb = WRITER_LIMIT_MB
+    if STOCK_WRITER or not supports(ix.schema):
+        return ix.writer(limitmb=limitmb)
+    return FastSegmentWriter(ix, limitmb=limitmb)
+
+
 class WriteSession:
     """One locked write on one generation (see the module docstring)."""
 
@@ -251,7 +267,7 @@ class WriteSession:
     def writer(self):
         if self._writer is None:
             try:
-                self._writer = self.ix.writer(limitmb=WRITER_LIMIT_MB)
+                self._writer = open_writer(self.ix)
             except LockError:
                 raise IndexLocked(
                     f"the index at {self.index_dir} is locked by another Whoosh writer",

@@ -1,0 +1,857 @@
+"""A faster Whoosh segment writer that writes the same index.
+
+Whoosh's :class:`~whoosh.writing.SegmentWriter` turns every posting into a
+tuple ``(field, term, docnum, weight, value)``, sorts all of them (spilling
+sorted runs to disk past ``limitmb``) and, at commit, writes them through
+``FieldWriter.add_postings``, which looks up the field length of the posting's
+document in a column reader, once per posting. On our corpora that commit was
+about half of the indexing time, and the tuples most of the memory.
+
+:class:`FastSegmentWriter` keeps everything else of Whoosh (locking, the
+per-document writer with stored fields and length columns, the merge policy,
+deletions, the TOC, the compound segment file) and replaces the posting pool:
+
+* postings are kept per field in flat arrays (term id, docnum, weight) plus a
+  list of the encoded values, which are shared objects for the common cases
+  (one position, a small frequency); field lengths are kept per document as
+  the length byte Whoosh stores;
+* at commit each field's postings are ordered by term with one C-level sort
+  and written straight into W3 posting blocks and term infos, as
+  ``W3PostingsWriter`` would write them;
+* past the memory budget (``limitmb``), the postings gathered so far go to a
+  sorted run on disk, and the runs are merged term by term at commit;
+* a field value equal to the previous one of that field (a title repeated on
+  every passage) is analyzed once; ``_<field>_parts`` (see
+  :func:`splittable_parts`) lets a long value be indexed from the analysis
+  of its parts, which the passages' own field reuses.
+
+The index it writes reads back exactly as the stock writer's: same terms,
+postings (docnums, weights, values), field lengths, stored fields and term
+statistics. Blocks whose pickled data is under :data:`MIN_COMPRESS` bytes are
+stored uncompressed (the block header says so, and Whoosh's reader honours
+it), which is what Whoosh itself meant to do (``W3PostingsWriter`` computes
+"don't bother compressing" for short blocks, then overwrites it).
+
+``tests/test_writer.py`` checks the equivalence field by field.
+"""
+
+from __future__ import annotations
+
+import heapq
+import pickle
+import struct
+import unicodedata
+import zlib
+from array import array
+from collections import Counter
+from itertools import chain, repeat
+from operator import sub
+
+from whoosh import formats
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.fields import FieldType
+from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import length_to_byte
+from whoosh.writing import SegmentWriter
+
+__all__ = ["MIN_COMPRESS", "FastSegmentWriter", "splittable_parts", "supports"]
+
+#: Pickled block data shorter than this is stored uncompressed.
+MIN_COMPRESS = 160
+# zlib.compress sets up a 256 KB state per call (~70 µs, more than compressing
+# a small block); a 4 KB window with a small hash table makes the same
+# standard zlib stream, which zlib.decompress reads as any other.
+_WBITS = 12
+_MEMLEVEL = 2
+
+_BLOCK = 128  # W3Codec's default blocklimit
+_TI_STRUCT = W3TermInfo._struct  # "!BfIBBfII"
+_DUMPS = pickle.dumps
+
+# Rough bytes of memory per posting (term id, docnum, weight, value reference)
+# and per new term (the key string and its dict entry), for the budget.
+_POSTING_BYTES = 4 + 4 + 8 + 8
+_TERM_BYTES = 120
+
+
+def supports(schema) -> bool:
+    """True if :class:`FastSegmentWriter` can write this schema (no vectors, no spelling fields)."""
+    for _name, field in schema.items():
+        if getattr(field, "vector", None) or field.separate_spelling():
+            return False
+    return True
+
+
+# -- analysis --------------------------------------------------------------------------
+
+
+class _TermIds(dict):
+    """term → id in order of first sight; a missing term gets the next id."""
+
+    __slots__ = ()
+
+    def __missing__(self, key):
+        n = self[key] = len(self)
+        return n
+
+
+_SINGLE_POS: dict[int, bytes] = {}
+_FREQ: dict[int, bytes] = {}
+
+
+def _encode_positions(poslist: list[int]) -> bytes:
+    """``formats.Positions.encode``: a count, then the pickled position deltas."""
+    if len(poslist) == 1:
+        p = poslist[0]
+        v = _SINGLE_POS.get(p)
+        if v is None:
+            v = pack_uint(1) + _DUMPS([p], 2)
+            if len(_SINGLE_POS) < 100_000:
+                _SINGLE_POS[p] = v
+        return v
+    deltas = list(map(sub, poslist, chain((0,), poslist)))
+    return pack_uint(len(deltas)) + _DUMPS(deltas, 2)
+
+
+def _encode_freq(n: int) -> bytes:
+    v = _FREQ.get(n)
+    if v is None:
+        v = pack_uint(n)
+        if n < 10_000:
+            _FREQ[n] = v
+    return v
+
+
+class _Analyzed:
+    """One field value's postings: terms, weights, values and the field length (sum of frequencies)."""
+
+    __slots__ = ("keys", "length", "values", "weights")
+
+    def __init__(self, keys, weights, values, length):
+        self.keys = keys
+        self.weights = weights
+        self.values = values
+        self.length = length
+
+
+def _positions(analyzer, value: str):
+    """``{term: [positions]}`` of ``value`` as ``Positions.word_values`` sees it; None if a token has a boost."""
+    poses: dict[str, list[int]] = {}
+    get = poses.get
+    for t in analyzer(value, positions=True, boosts=True, mode="index"):
+        if t.stopped:
+            continue
+        if t.boost != 1.0:
+            return None
+        text = t.text
+        lst = get(text)
+        if lst is None:
+            poses[text] = [t.pos]
+        else:
+            lst.append(t.pos)
+    return poses
+
+
+def _from_positions(poses: dict[str, list[int]], fb: float) -> _Analyzed:
+    lists = list(poses.values())
+    lens = list(map(len, lists))
+    return _Analyzed(list(poses), [n * fb for n in lens], list(map(_encode_positions, lists)), sum(lens))
+
+
+def _frequencies(analyzer, value: str, fb: float) -> _Analyzed | None:
+    freqs: dict[str, int] = {}
+    get = freqs.get
+    for t in analyzer(value, boosts=True, mode="index"):
+        if t.stopped:
+            continue
+        if t.boost != 1.0:
+            return None
+        text = t.text
+        freqs[text] = get(text, 0) + 1
+    counts = list(freqs.values())
+    return _Analyzed(list(freqs), [n * fb for n in counts], list(map(_encode_freq, counts)), sum(counts))
+
+
+def _existence(analyzer, value: str, fb: float) -> _Analyzed:
+    words = list(dict.fromkeys(t.text for t in analyzer(value, mode="index") if not t.stopped))
+    return _Analyzed(words, [fb] * len(words), [emptybytes] * len(words), len(words))
+
+
+def _generic(field, value) -> _Analyzed:
+    """Whatever ``field.index`` yields (numbers, dates, other formats); keys stay bytes."""
+    keys, weights, values = [], [], []
+    length = 0
+    for tbytes, freq, weight, vbytes in field.index(value):
+        keys.append(tbytes)
+        weights.append(weight)
+        values.append(emptybytes if vbytes is None else vbytes)
+        length += freq
+    return _Analyzed(keys, weights, values, length)
+
+
+def _word_values(field, value, fb: float) -> _Analyzed:
+    """The stock ``format.word_values``, with str keys: the exact path for boosted tokens."""
+    keys, weights, values = [], [], []
+    length = 0
+    for text, freq, weight, vbytes in field.format.word_values(value, field.analyzer, mode="index"):
+        keys.append(text)
+        weights.append(weight)
+        values.append(emptybytes if vbytes is None else vbytes)
+        length += freq
+    return _Analyzed(keys, weights, values, length)
+
+
+_STR_FORMATS = (formats.Positions, formats.Frequency, formats.Existence)
+
+
+def _str_mode(field) -> bool:
+    """Fields analyzed here (terms kept as str); the rest go through ``field.index``."""
+    return (
+        type(field.format) in _STR_FORMATS
+        and type(field).index is FieldType.index
+        and getattr(field, "analyzer", None) is not None
+    )
+
+
+# -- splitting a value into independently analyzable parts --------------------------------
+
+
+def _fa_word_char(ch: str) -> bool:
+    """Could ``ch`` be inside a Persian token (letter, mark, joiner)? Conservative: any letter or mark."""
+    cat = unicodedata.category(ch)
+    return cat[0] in "LM" or cat == "Cf"
+
+
+def splittable_parts(text: str, spans) -> bool:
+    """True if analyzing ``text`` equals analyzing its parts ``text[s:e]`` in turn, positions continuing.
+
+    For the bilingual analyzer (``analyzers.BilingualAnalyzer``): its tokens
+    never contain whitespace, and its only filter that looks across tokens,
+    ``PersianAffixJoinFilter``, joins two Persian words across a gap of
+    spaces with at most one line break. So the parts must cover every
+    non-whitespace character, be separated by whitespace, and at each
+    boundary either the gap holds a blank line or the characters on either
+    side cannot both belong to Persian words.
+    """
+    prev_end = None
+    covered = 0
+    for s, e in spans:
+        if e <= s:
+            return False
+        if prev_end is not None:
+            gap = text[prev_end:s]
+            if not gap or not gap.isspace():
+                return False
+            if gap.count("\n") < 2 and _fa_word_char(text[prev_end - 1]) and _fa_word_char(text[s]):
+                return False
+        elif text[:s] and not text[:s].isspace():
+            return False
+        covered = e
+        prev_end = e
+    if prev_end is None:
+        return False
+    rest = text[covered:]
+    return not rest or rest.isspace()
+
+
+def parts_analyzer_ok(analyzer) -> bool:
+    """The analyzers :func:`splittable_parts` reasons about: ``analyzers.BilingualAnalyzer``."""
+    from whoosh.analysis import CompositeAnalyzer
+
+    from analyzers import BilingualTokenizer, PersianAffixJoinFilter, TermFilter
+
+    if not isinstance(analyzer, CompositeAnalyzer):
+        return False
+    kinds = [type(item) for item in analyzer.items]
+    return kinds == [BilingualTokenizer, PersianAffixJoinFilter, TermFilter]
+
+
+# -- the posting pool ----------------------------------------------------------------------
+
+
+class _FieldPool:
+    """One field's postings in memory, in arrival (docnum) order."""
+
+    __slots__ = ("docs", "strkeys", "terms", "tids", "values", "weights")
+
+    def __init__(self, strkeys: bool) -> None:
+        self.strkeys = strkeys
+        self.terms = _TermIds()
+        self.tids = array("I")
+        self.docs = array("I")
+        self.weights = array("d")
+        self.values: list[bytes] = []
+
+    def add(self, docnum: int, a: _Analyzed, boost: float) -> int:
+        """Add one document's postings; the growth in estimated bytes."""
+        terms = self.terms
+        nterms = len(terms)
+        keys = a.keys
+        n = len(keys)
+        self.tids.extend(map(terms.__getitem__, keys))
+        self.docs.extend(repeat(docnum, n))
+        if boost == 1.0:
+            self.weights.extend(a.weights)
+        else:
+            self.weights.extend([w * boost for w in a.weights])
+        self.values.extend(a.values)
+        return n * _POSTING_BYTES + (len(terms) - nterms) * _TERM_BYTES
+
+    def sorted_terms(self):
+        """``(term, docs, weights, values)`` per term, terms in order, docs ascending."""
+        terms = self.terms
+        if not terms:
+            return
+        ordered = sorted(terms)
+        rank = array("I", bytes(4 * len(ordered)))
+        for r, term in enumerate(ordered):
+            rank[terms[term]] = r
+        tids = self.tids
+        ranks = array("I", map(rank.__getitem__, tids))
+        counts = Counter(ranks)
+        order = sorted(range(len(ranks)), key=ranks.__getitem__)
+        del ranks
+        docs = array("I", map(self.docs.__getitem__, order))
+        weights = array("d", map(self.weights.__getitem__, order))
+        values = list(map(self.values.__getitem__, order))
+        del order
+        self.clear()
+        start = 0
+        for r, term in enumerate(ordered):
+            end = start + counts[r]
+            yield term, docs, weights, values, start, end
+            start = end
+
+    def clear(self) -> None:
+        self.terms = _TermIds()
+        self.tids = array("I")
+        self.docs = array("I")
+        self.weights = array("d")
+        self.values = []
+
+    def __len__(self) -> int:
+        return len(self.tids)
+
+
+_RUN_CHUNK = 20_000  # postings per pickled chunk of a run
+
+
+class _Run:
+    """A spilled run: per field, chunks of ``(terms, counts, docs, weights, values)`` in term order."""
+
+    def __init__(self, tempstore, name: str) -> None:
+        self.tempstore = tempstore
+        self.name = name
+        self.fields: dict[str, list[int]] = {}  # field → offsets of its chunks
+
+    def write(self, pools: dict[str, _FieldPool]) -> None:
+        f = self.tempstore.create_file(self.name).raw_file()
+        try:
+            for fieldname in sorted(pools):
+                pool = pools[fieldname]
+                if not len(pool):
+                    continue
+                offsets = self.fields[fieldname] = []
+                batch: list = []
+                size = 0
+                for term, docs, weights, values, a, b in pool.sorted_terms():
+                    batch.append((term, docs[a:b], weights[a:b], values[a:b]))
+                    size += b - a
+                    if size >= _RUN_CHUNK:
+                        offsets.append(f.tell())
+                        self._dump(f, batch)
+                        batch, size = [], 0
+                if batch:
+                    offsets.append(f.tell())
+                    self._dump(f, batch)
+        finally:
+            f.close()
+
+    @staticmethod
+    def _dump(f, batch) -> None:
+        terms = [t for t, _d, _w, _v in batch]
+        counts = [len(d) for _t, d, _w, _v in batch]
+        docs = array("I", chain.from_iterable(d for _t, d, _w, _v in batch))
+        weights = array("d", chain.from_iterable(w for _t, _d, w, _v in batch))
+        values = list(chain.from_iterable(v for _t, _d, _w, v in batch))
+        pickle.dump((terms, counts, docs.tobytes(), weights.tobytes(), values), f, pickle.HIGHEST_PROTOCOL)
+
+    def iter_field(self, fieldname: str):
+        offsets = self.fields.get(fieldname)
+        if not offsets:
+            return
+        f = self.tempstore.open_file(self.name).raw_file()
+        try:
+            for off in offsets:
+                f.seek(off)
+                terms, counts, dbytes, wbytes, values = pickle.load(f)
+                docs = array("I")
+                docs.frombytes(dbytes)
+                weights = array("d")
+                weights.frombytes(wbytes)
+                start = 0
+                for term, n in zip(terms, counts, strict=True):
+                    end = start + n
+                    yield term, docs, weights, values, start, end
+                    start = end
+        finally:
+            f.close()
+
+    def remove(self) -> None:
+        try:
+            self.tempstore.delete_file(self.name)
+        except OSError:
+            pass
+
+
+class _Pool:
+    """All fields' postings, the field-length bytes per document, and the spilled runs."""
+
+    def __init__(self, tempstore, limitmb: float) -> None:
+        self.tempstore = tempstore
+        self.limit = int(limitmb * 1024 * 1024)
+        self.size = 0
+        self.fields: dict[str, _FieldPool] = {}
+        self.doclens: dict[str, bytearray] = {}
+        self.runs: list[_Run] = []
+
+    def field(self, fieldname: str, strkeys: bool) -> _FieldPool:
+        pool = self.fields.get(fieldname)
+        if pool is None:
+            pool = self.fields[fieldname] = _FieldPool(strkeys)
+        return pool
+
+    def set_length(self, fieldname: str, docnum: int, lbyte: int) -> None:
+        lens = self.doclens.get(fieldname)
+        if lens is None:
+            lens = self.doclens[fieldname] = bytearray()
+        if len(lens) <= docnum:
+            lens.extend(bytes(docnum + 1 - len(lens)))
+        lens[docnum] = lbyte
+
+    def grew(self, nbytes: int) -> None:
+        self.size += nbytes
+        if self.size > self.limit:
+            self.spill()
+
+    def spill(self) -> None:
+        if not any(len(p) for p in self.fields.values()):
+            return
+        run = _Run(self.tempstore, f"bisearch-run-{len(self.runs)}.pkl")
+        self.runs.append(run)
+        run.write(self.fields)
+        self.size = 0
+
+    def field_names(self) -> list[str]:
+        names = {n for n, p in self.fields.items() if len(p)}
+        for run in self.runs:
+            names.update(run.fields)
+        return sorted(names)
+
+    def iter_terms(self, fieldname: str):
+        """Every term of ``fieldname`` in order, with its postings from every run, docs ascending."""
+        streams = [run.iter_field(fieldname) for run in self.runs]
+        pool = self.fields.get(fieldname)
+        if pool is not None and len(pool):
+            streams.append(pool.sorted_terms())
+        if len(streams) == 1:
+            yield from streams[0]
+            return
+        # Docnums grow with time, so a term's postings in run i all precede those in run i + 1.
+        merged = heapq.merge(*(((t, i, d[a:b], w[a:b], v[a:b]) for t, d, w, v, a, b in s) for i, s in enumerate(streams)))
+        cur = None
+        docs = weights = values = None
+        for term, _i, d, w, v in merged:
+            if term != cur:
+                if cur is not None:
+                    yield cur, docs, weights, values, 0, len(docs)
+                cur, docs, weights, values = term, d, w, v
+            else:
+                docs = docs + d
+                weights = weights + w
+                values = values + v
+        if cur is not None:
+            yield cur, docs, weights, values, 0, len(docs)
+
+    def cleanup(self) -> None:
+        for run in self.runs:
+            run.remove()
+        self.runs = []
+        self.fields = {}
+        self.size = 0
+
+
+# -- writing W3 postings ----------------------------------------------------------------------
+
+
+def _write_field(fieldwriter, fieldname: str, fieldobj, terms, doclens: bytearray | None, level: int = 3) -> None:
+    """Write one field's terms and postings as ``W3FieldWriter``/``W3PostingsWriter`` would."""
+    fieldwriter.start_field(fieldname, fieldobj)
+    postfile = fieldwriter._postfile
+    write = postfile.write
+    pos = postfile.tell()  # kept here: BufferedWriter.tell() is a system call
+    # OrderedHashWriter.add, inlined (one write per term, no tell()).
+    tindex = fieldwriter._tindex
+    tfile = tindex.dbfile
+    twrite = tfile.write
+    tpos = tfile.tell()
+    hashfn = tindex.hashfn
+    buckets = tindex.buckets
+    index_append = tindex.index.append
+    lengths_pack = _HASH_LENGTHS.pack
+    lastkey = tindex.lastkey
+
+    def tadd(key: bytes, value: bytes) -> None:
+        nonlocal tpos, lastkey
+        if key <= lastkey:
+            raise ValueError(f"Keys must increase: {lastkey!r}..{key!r}")
+        index_append(tpos)
+        twrite(lengths_pack(len(key), len(value)) + key + value)
+        h = hashfn(key)
+        buckets[h & 255].append((h, tpos))
+        tpos += 8 + len(key) + len(value)
+        lastkey = key
+
+    prefix = pack_ushort(fieldwriter._fieldid)
+    fixedsize = fieldobj.format.fixed_value_size()
+    varsize = fixedsize is None or fixedsize < 0
+    ti_pack = _TI_STRUCT.pack
+    dumps = _DUMPS
+    compressobj = zlib.compressobj
+    deflated = zlib.DEFLATED
+    lens_get = doclens.__getitem__ if doclens is not None else None
+    nlens = len(doclens) if doclens is not None else 0
+    for term, docs, weights, values, a, b in terms:
+        tbytes = term.encode("utf-8") if isinstance(term, str) else term
+        n = b - a
+        offset = pos
+        if n == 1:
+            # One posting (most terms): the loop below, unrolled.
+            doc = docs[a]
+            w = weights[a]
+            w32 = _f32(w)
+            v = values[a]
+            if varsize:
+                vs = (v,) if v else ()
+            elif fixedsize == 0:
+                vs = None
+            else:
+                vs = v
+            data = dumps(((doc,), None if w32 == 1.0 else w32, vs), 2)
+            comp = 0
+            if level and len(data) >= MIN_COMPRESS:
+                comp = level
+                c = compressobj(level, deflated, _WBITS, _MEMLEVEL)
+                data = c.compress(data) + c.flush()
+            maxweight = w if w > 0 else 0
+            lb = doclens[doc] if doc < nlens else 0
+            info = dumps((1, doc, maxweight, comp, lb, lb), 2)
+            blob = emptybytes.join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(info) + len(data))), info, data))
+            write(blob)
+            pos += len(blob)
+            tinfo = ti_pack(0, 0 + w32, 1, lb, lb, maxweight, doc, doc)
+            tadd(prefix + tbytes, tinfo + pack_long(offset) + pack_int(len(blob)))
+            continue
+        if a or b != len(docs):
+            docs, weights, values = docs[a:b], weights[a:b], values[a:b]
+        out = [WHOOSH3_HEADER_MAGIC]
+        total = 0
+        t_minlen = None
+        t_maxlen = 0
+        t_maxweight = 0
+        for i in range(0, n, _BLOCK):
+            j = min(n, i + _BLOCK)
+            ids = docs[i:j]
+            k = j - i
+            w32 = array("f", weights[i:j])
+            if w32.count(1.0) == k:
+                mini_w = None
+            elif w32.count(w32[0]) == k:
+                mini_w = w32[0]
+            else:
+                mini_w = tuple(w32)
+            if varsize:
+                vs = tuple(values[i:j])
+                if emptybytes in vs:
+                    vs = tuple(v for v in vs if v)
+            elif fixedsize == 0:
+                vs = None
+            else:
+                vs = emptybytes.join(values[i:j])
+            if k == 1:
+                mini_ids = (ids[0],)
+            else:
+                mini_ids = tuple(map(sub, ids, chain((0,), ids)))
+            data = dumps((mini_ids, mini_w, vs), 2)
+            comp = 0
+            if level and len(data) >= MIN_COMPRESS:
+                comp = level
+                c = compressobj(level, deflated, _WBITS, _MEMLEVEL)
+                data = c.compress(data) + c.flush()
+            maxweight = max(weights[i:j])
+            if not maxweight > 0:
+                maxweight = 0
+            if lens_get is not None and ids[-1] < nlens:
+                lbs = bytes(map(lens_get, ids))
+                bmax = max(lbs)
+                if bmax:
+                    bmin = min(lbs)
+                    if not bmin:
+                        bmin = min(b for b in lbs if b)
+                else:
+                    bmin = None
+            else:
+                bmin, bmax = _block_lengths(doclens, ids)
+            info = dumps((k, ids[-1], maxweight, comp, bmin or 0, bmax), 2)
+            blen = len(info) + len(data)
+            out.append(pack_int(-blen if j == n else blen))
+            out.append(info)
+            out.append(data)
+            # W3TermInfo.add_block
+            total += sum(w32)
+            if t_minlen is None:
+                t_minlen = bmin
+            elif bmin is not None:
+                t_minlen = min(t_minlen, bmin)
+            if bmax > t_maxlen:
+                t_maxlen = bmax
+            if maxweight > t_maxweight:
+                t_maxweight = maxweight
+        blob = emptybytes.join(out)
+        write(blob)
+        pos += len(blob)
+        tinfo = ti_pack(0, total, n, t_minlen or 0, t_maxlen, t_maxweight, docs[0], docs[-1])
+        tadd(prefix + tbytes, tinfo + pack_long(offset) + pack_int(len(blob)))
+    tindex.lastkey = lastkey
+    fieldwriter.finish_field()
+
+
+def _small_compress(data: bytes, level: int) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, _WBITS, _MEMLEVEL)
+    return c.compress(data) + c.flush()
+
+
+def _f32(x: float) -> float:
+    """``x`` rounded to float32, as ``array("f")`` stores it."""
+    return _F32.unpack(_F32.pack(x))[0]
+
+
+_F32 = struct.Struct("f")
+_HASH_LENGTHS = struct.Struct("!ii")  # whoosh.filedb.filetables._lengths
+
+
+def _block_lengths(doclens, ids):
+    if doclens is None:
+        return None, 0
+    n = len(doclens)
+    lbs = [doclens[d] if d < n else 0 for d in ids]
+    nz = [b for b in lbs if b]
+    return (min(nz) if nz else None), max(lbs)
+
+
+# -- the writer --------------------------------------------------------------------------------
+
+
+class FastSegmentWriter(SegmentWriter):
+    """``SegmentWriter`` with the posting pool described in the module docstring.
+
+    ``limitmb`` bounds the postings held in memory (estimated as they are
+    added); past it they are spilled to a sorted run in the writer's temp
+    folder. Everything else, including ``delete_by_term``, ``cancel`` and the
+    merge policy at ``commit``, is Whoosh's.
+    """
+
+    def __init__(self, ix, limitmb: float = 128, **kwargs) -> None:
+        super().__init__(ix, limitmb=limitmb, **kwargs)
+        if not isinstance(self.codec, W3Codec):
+            self.cancel()
+            raise TypeError(f"FastSegmentWriter writes the W3 codec only, not {type(self.codec).__name__}")
+        self.pool = _Pool(self._tempstorage, limitmb)
+        stored = getattr(self.perdocwriter, "_colwriters", {}).get("_stored")
+        child = getattr(stored, "_child", None)
+        if child is not None and hasattr(child, "_compress"):
+            child._compress = _small_compress  # the same zlib stream, without zlib.compress's 256 KB setup
+        self._strmode: dict[str, bool] = {}
+        self._last: dict[str, tuple[object, _Analyzed]] = {}
+        self._parts_cache: dict[tuple[int, str], dict[str, list[int]] | None] = {}
+        self._numcache: dict[str, dict[object, _Analyzed]] = {}
+        #: Fields that accept ``_<field>_parts`` (Positions fields with the bilingual analyzer).
+        self.parts_fields = frozenset(
+            name
+            for name, field in self.schema.items()
+            if field.indexed
+            and type(getattr(field, "format", None)) is formats.Positions
+            and _str_mode(field)
+            and parts_analyzer_ok(field.analyzer)
+        )
+
+    # -- analysis ---------------------------------------------------------------------------
+    def _analyze(self, fieldname: str, field, value, fields) -> _Analyzed:
+        strmode = self._strmode.get(fieldname)
+        if strmode is None:
+            strmode = self._strmode[fieldname] = _str_mode(field)
+        if not strmode:
+            if not isinstance(value, (str, bytes, bool, int, float)) and not hasattr(value, "isoformat"):
+                return _generic(field, value)
+            cache = self._numcache.setdefault(fieldname, {})
+            key = (type(value), value)
+            a = cache.get(key)
+            if a is None:
+                a = _generic(field, value)
+                if len(cache) >= 4096:
+                    cache.clear()
+                cache[key] = a
+            return a
+        if not isinstance(value, str):
+            return _word_values(field, value, field.format.field_boost)
+        last = self._last.get(fieldname)
+        if last is not None and last[0] == value:
+            return last[1]
+        parts = fields.get(f"_{fieldname}_parts") if fieldname in self.parts_fields else None
+        a = self._analyze_str(field, value, parts)
+        self._last[fieldname] = (value, a)
+        return a
+
+    def _analyze_str(self, field, value: str, parts) -> _Analyzed:
+        fmt = field.format
+        fb = fmt.field_boost
+        ana = field.analyzer
+        kind = type(fmt)
+        if kind is formats.Positions:
+            if parts is not None:
+                poses = self._from_parts(ana, parts)
+            else:
+                poses = self._parts_cache.pop((id(ana), value), None)
+                if poses is None:
+                    poses = _positions(ana, value)
+            if poses is not None:
+                return _from_positions(poses, fb)
+        elif kind is formats.Frequency:
+            a = _frequencies(ana, value, fb)
+            if a is not None:
+                return a
+        elif kind is formats.Existence:
+            return _existence(ana, value, fb)
+        return _word_values(field, value, fb)
+
+    def _from_parts(self, ana, parts) -> dict[str, list[int]] | None:
+        """Positions of the concatenation of ``parts``, each analyzed alone (kept for the parts' own fields)."""
+        cache = self._parts_cache
+        if len(cache) > 1024:
+            cache.clear()
+        out: dict[str, list[int]] = {}
+        base = 0
+        for part in parts:
+            poses = _positions(ana, part)
+            if poses is None:
+                return None
+            cache[(id(ana), part)] = poses
+            top = -1
+            for term, plist in poses.items():
+                if plist[-1] > top:
+                    top = plist[-1]
+                lst = out.get(term)
+                if base:
+                    shifted = [p + base for p in plist]
+                else:
+                    shifted = list(plist)
+                if lst is None:
+                    out[term] = shifted
+                else:
+                    lst.extend(shifted)
+            base += top + 1
+        return out
+
+    # -- documents --------------------------------------------------------------------------
+    def add_document(self, **fields):
+        self._check_state()
+        perdocwriter = self.perdocwriter
+        schema = self.schema
+        docnum = self.docnum
+        pool = self.pool
+        docboost = self._doc_boost(fields)
+        fieldnames = sorted([name for name in fields if not name.startswith("_")])
+        self._check_fields(schema, fieldnames)
+
+        perdocwriter.start_doc(docnum)
+        grown = 0
+        for fieldname in fieldnames:
+            value = fields.get(fieldname)
+            if value is None:
+                continue
+            field = schema[fieldname]
+            length = 0
+            if field.indexed:
+                fieldboost = self._field_boost(fields, fieldname, docboost)
+                a = self._analyze(fieldname, field, value, fields)
+                if a.keys:
+                    grown += pool.field(fieldname, self._strmode[fieldname]).add(docnum, a, fieldboost)
+                if field.scorable:
+                    length = a.length
+                    if length:
+                        pool.set_length(fieldname, docnum, length_to_byte(length))
+            customval = fields.get(f"_stored_{fieldname}", value)
+            sv = customval if field.stored else None
+            perdocwriter.add_field(fieldname, field, sv, length)
+            column = field.column_type
+            if column and customval is not None:
+                cv = field.to_column_value(customval)
+                perdocwriter.add_column_value(fieldname, column, cv)
+
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
+        if grown:
+            pool.grew(grown)
+
+    def add_postings_to_pool(self, reader, startdoc, docmap):
+        # Segments merged at commit (MERGE_SMALL): their postings join ours, after our documents.
+        schema = self.schema
+        pool = self.pool
+        cur = None
+        fpool = strkeys = scorable = None
+        lenbytes: dict[int, int] = {}
+        grown = 0
+        for fieldname, btext, docnum, weight, vbytes in reader.iter_postings():
+            if fieldname not in schema:
+                continue
+            if fieldname != cur:
+                cur = fieldname
+                field = schema[fieldname]
+                strkeys = self._strmode.get(fieldname)
+                if strkeys is None:
+                    strkeys = self._strmode[fieldname] = _str_mode(field)
+                fpool = pool.field(fieldname, strkeys)
+                scorable = field.scorable
+                lenbytes = {}
+            newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
+            term = btext.decode("utf-8") if strkeys else btext
+            fpool.tids.append(fpool.terms[term])
+            fpool.docs.append(newdoc)
+            fpool.weights.append(weight)
+            fpool.values.append(emptybytes if vbytes is None else vbytes)
+            grown += _POSTING_BYTES
+            if scorable and newdoc not in lenbytes:
+                lb = length_to_byte(reader.doc_field_length(docnum, fieldname) or 0)
+                lenbytes[newdoc] = lb
+                if lb:
+                    pool.set_length(fieldname, newdoc, lb)
+        self._added = True
+        pool.grew(grown)
+
+    def iter_postings(self):
+        raise NotImplementedError("FastSegmentWriter keeps its postings in its own pool")
+
+    def _flush_segment(self):
+        self.perdocwriter.close()
+        pool = self.pool
+        fw = self.fieldwriter
+        schema = self.schema
+        for fieldname in pool.field_names():
+            if fieldname not in schema:
+                continue
+            _write_field(
+                fw, fieldname, schema[fieldname], pool.iter_terms(fieldname), pool.doclens.get(fieldname), self.codec._compression
+            )
+        pool.cleanup()
+        self.fieldwriter.close()

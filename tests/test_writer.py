@@ -1,0 +1,326 @@
+"""search.writer writes the index Whoosh's own SegmentWriter writes.
+
+Every test builds the same documents twice, once through Whoosh's
+``SegmentWriter`` (``search.sync.STOCK_WRITER``) and once through
+``FastSegmentWriter``, and compares what a reader sees: the terms of every
+field, every posting (docnum, weight, decoded value, so positions and
+frequencies), the term statistics, field lengths, stored fields and search
+results with their scores.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import whoosh.index
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import search.sync
+import search.writer
+from search import Document, Index
+from search.engine import document_hash
+from search.layout import gen_name
+from search.passages import split_passages
+from search.schema import build_schema
+from search.writer import FastSegmentWriter, splittable_parts
+
+# -- documents ---------------------------------------------------------------------------------
+
+FA_PARAS = [
+    "همکاری‌های اقتصادی ایران و روسیه در سال گذشته گسترش یافت و کارشناسان می گویند این روند ادامه خواهد داشت.",
+    "کتاب ها و نوشته های او در کتابخانه ی ملی نگهداری می شوند؛ بسیاری از آنها هنوز چاپ نشده اند.",
+    "شهر اصفهان با میدان نقش جهان شناخته می‌شود. گردشگران بی شماری هر سال به این شهر می روند.",
+    "قیمت نفت در بازارهای جهانی ۱۰٬۰۰۰ ریال افزایش یافت و به ۶۵٫۵ دلار رسید.",
+    "مسابقه ی فوتبال میان تیم های تهران و تبریز با نتیجه ی مساوی به پایان رسید و هواداران خوشحال تر از همیشه بودند.",
+]
+EN_PARAS = [
+    "The central bank raised interest rates again on Tuesday, citing persistent inflation in housing and services.",
+    "Minnikhanov visited Isfahan and Tehran last week; officials said the talks with Russia's delegation went well.",
+    "Researchers at the university published the dataset, which covers 10,000 documents written between 1987 and 2024.",
+    "Oil prices fell 6.5 percent as traders weighed the outlook for demand in Europe and Asia.",
+]
+MIXED_PARAS = [
+    "نشست Vladimir Putin و رئیس جمهور ایران در Tehran برگزار شد و درباره ی energy و gas گفت‌وگو کردند.",
+    "The word کتاب means book, and کتاب‌ها (or کتاب ها) is its plural; Isfahan is written اصفهان.",
+]
+
+
+def _long(paras: list[str], n: int, sep: str) -> str:
+    """Enough paragraphs to make several passages."""
+    return sep.join(paras[i % len(paras)] + f" ({i})" for i in range(n))
+
+
+def sample_documents() -> list[Document]:
+    docs = [
+        Document(id="fa-1", text=FA_PARAS[0], title="همکاری ایران و روسیه", lang="fa", date=dt.date(2024, 5, 28), source="news"),
+        Document(id="fa-long", text=_long(FA_PARAS, 14, "\n\n"), title="گزارش بلند", source="news"),
+        Document(id="en-1", text=EN_PARAS[0], title="Rates", lang="en", url="https://example.org/rates"),
+        Document(id="en-long", text=_long(EN_PARAS, 16, "\n\n"), title="A long report", date=dt.date(1987, 2, 26)),
+        Document(id="mixed-1", text=MIXED_PARAS[0] + "\n\n" + MIXED_PARAS[1], title="Putin در تهران"),
+        # One paragraph per line: passage boundaries fall on single line breaks,
+        # where the affix filter may join a word across them.
+        Document(id="lines", text="\n".join(p + " " + p for p in FA_PARAS + MIXED_PARAS) + "\nمی\nروند"),
+        # One long "sentence": passages cut at spaces, and at last anywhere.
+        Document(id="run-on", text=" ".join(FA_PARAS * 4).replace(".", "")),
+        Document(id="nospace", text="ب" * 2500),
+        Document(id="short", text="  سلام  ", title="سلام"),
+    ]
+    return docs
+
+
+QUERIES = [
+    "همکاری",
+    "کتاب ها",
+    "اصفهان",
+    "Isfahan",
+    "interest rates",
+    '"interest rates"',
+    "نفت قیمت",
+    "Putin تهران",
+    "title:گزارش",
+    "date:1987",
+    "10000",
+    "می گویند",
+]
+
+
+# -- comparing indexes ----------------------------------------------------------------------------
+
+
+def dump(ix) -> dict:
+    """Everything a reader sees, field by field."""
+    out: dict = {}
+    with ix.reader() as r:
+        out["doc_count_all"] = r.doc_count_all()
+        out["doc_count"] = r.doc_count()
+        out["deleted"] = sorted(d for d in range(r.doc_count_all()) if r.is_deleted(d))
+        indexed = set(r.indexed_field_names())
+        for name in sorted(ix.schema.names()):
+            field = ix.schema[name]
+            if not field.indexed:
+                continue
+            terms = list(r.lexicon(name)) if name in indexed else []
+            out["terms", name] = terms
+            for t in terms:
+                ti = r.term_info(name, t)
+                m = r.postings(name, t)
+                posts = []
+                while m.is_active():
+                    posts.append((m.id(), m.weight(), m.value()))
+                    m.next()
+                stats = (
+                    ti.weight(),
+                    ti.doc_frequency(),
+                    ti.min_length(),
+                    ti.max_length(),
+                    ti.max_weight(),
+                    ti.min_id(),
+                    ti.max_id(),
+                )
+                out["postings", name, t] = (posts, stats)
+            out["field_length", name] = r.field_length(name)
+            out["doc_field_length", name] = [r.doc_field_length(d, name) for d in range(r.doc_count_all())]
+            if field.scorable and name in indexed:
+                try:
+                    out["min_max_length", name] = (r.min_field_length(name), r.max_field_length(name))
+                except TypeError:  # Whoosh fails on a segment without this field's length column
+                    out["min_max_length", name] = "TypeError"
+        out["stored"] = [r.stored_fields(d) for d in range(r.doc_count_all())]
+    return out
+
+
+def assert_same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    diffs = [k for k in a if a[k] != b[k]]
+    assert not diffs, [(k, a[k], b[k]) for k in diffs[:3]]
+
+
+def whoosh_of(index_path: Path):
+    """The Whoosh index of a bisearch index's current generation."""
+    from search.schema import read_meta
+
+    meta = read_meta(index_path)
+    return whoosh.index.open_dir(str(index_path / meta["generation"]), schema=build_schema())
+
+
+def results(path: Path) -> list:
+    out = []
+    with Index(path, create=False) as ix:
+        for q in QUERIES:
+            res = ix.search(q, limit=50, snippets=False)
+            out.append((q, res.total, [(h.doc_id, h.ordinal, round(h.score, 9)) for h in res]))
+            out.append((q, ix.search_documents(q, limit=20)))
+    return out
+
+
+@pytest.fixture
+def stock(monkeypatch):
+    """Run the body with Whoosh's own writer."""
+
+    class Toggle:
+        def __enter__(self):
+            monkeypatch.setattr(search.sync, "STOCK_WRITER", True)
+
+        def __exit__(self, *exc):
+            monkeypatch.setattr(search.sync, "STOCK_WRITER", False)
+
+    return Toggle()
+
+
+def build_both(tmp_path: Path, stock, steps) -> tuple[Path, Path]:
+    """Apply ``steps`` (callables taking an Index) to a fast-written and a stock-written index."""
+    fast, slow = tmp_path / "fast", tmp_path / "stock"
+    for step in steps:
+        with Index(fast) as ix:
+            step(ix)
+        with stock, Index(slow) as ix:
+            step(ix)
+    return fast, slow
+
+
+def compare(fast: Path, slow: Path) -> None:
+    assert_same(dump(whoosh_of(fast)), dump(whoosh_of(slow)))
+    assert results(fast) == results(slow)
+
+
+# -- tests ---------------------------------------------------------------------------------------
+
+
+def test_the_session_writes_with_the_fast_writer(tmp_path):
+    with Index(tmp_path / "ix") as ix, ix._writing(0) as session:
+        assert isinstance(session.writer(), FastSegmentWriter)
+        session.abort()
+
+
+def test_same_index_as_whoosh(tmp_path, stock):
+    docs = sample_documents()
+    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs)])
+    compare(fast, slow)
+
+
+def test_same_index_after_updates_and_deletions(tmp_path, stock):
+    docs = sample_documents()
+    changed = [
+        Document(id="fa-1", text=FA_PARAS[1] + "\n\n" + FA_PARAS[2], title="عنوان تازه"),
+        Document(id="new-1", text=EN_PARAS[1], title="New"),
+    ]
+    fast, slow = build_both(
+        tmp_path,
+        stock,
+        [lambda ix: ix.add(docs), lambda ix: ix.add(changed), lambda ix: ix.remove(["en-1"])],
+    )
+    with Index(fast, create=False) as ix:
+        assert ix.stats().documents == len(docs)  # one removed, one new
+    compare(fast, slow)
+
+
+def test_same_index_when_small_segments_are_merged(tmp_path, stock):
+    # Many small commits: Whoosh's MERGE_SMALL merges the segments into the
+    # writer (add_reader), so postings read from segments join the pool.
+    docs = sample_documents()
+    steps = [lambda ix, d=d: ix.add([d]) for d in docs]
+    steps.append(lambda ix: ix.add([Document(id="fa-long", text=FA_PARAS[3])]))  # deletes from an older segment
+    fast, slow = build_both(tmp_path, stock, steps)
+    with whoosh_of(fast).reader() as r:
+        assert r.doc_count() == sum(len(split_passages(d.text)) for d in docs) - len(split_passages(docs[1].text)) + 1
+    compare(fast, slow)
+
+
+def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch):
+    # A budget of a few KB: the pool spills sorted runs to disk many times.
+    spills = []
+    real_spill = search.writer._Pool.spill
+
+    def spill(self):
+        spills.append(1)
+        return real_spill(self)
+
+    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
+    monkeypatch.setattr(search.writer._Pool, "spill", spill)
+    docs = sample_documents()
+    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(docs[:3])])
+    assert len(spills) > 5
+    compare(fast, slow)
+    assert not (fast / gen_name(1) / "MAIN.tmp").exists()
+
+
+def test_cancel_leaves_nothing_behind(tmp_path):
+    path = tmp_path / "ix"
+    with Index(path) as ix:
+        ix.add(sample_documents()[:2])
+        gen = ix._gen_dir
+    before = sorted(p.name for p in gen.iterdir())
+    ix = whoosh_of(path)
+    w = FastSegmentWriter(ix, limitmb=0.01)
+    for d in sample_documents():
+        Index._add_passages(None, w, d)
+    assert w.pool.runs
+    w.cancel()
+    assert not (gen / "MAIN.tmp").exists()  # the runs went with Whoosh's temp folder
+    search.sync.clean_whoosh_leftovers(gen)  # as WriteSession.abort does (Whoosh leaves column files)
+    assert sorted(p.name for p in gen.iterdir()) == before
+    with whoosh_of(path).reader() as r:
+        assert r.doc_count() == sum(len(split_passages(d.text)) for d in sample_documents()[:2])
+
+
+def test_body_is_indexed_from_the_passages_only_where_that_is_exact():
+    text = "کتاب\nها"  # one line break: the affix filter joins the two words
+    assert not splittable_parts(text, [(0, 4), (5, 7)])
+    assert splittable_parts("کتاب\n\nها", [(0, 4), (6, 8)])  # a blank line: never joined
+    assert splittable_parts("کتاب.\nها", [(0, 5), (6, 8)])  # punctuation between: never joined
+    assert not splittable_parts("book\nها", [(0, 4), (5, 7)])  # conservative: letters on both sides
+    assert splittable_parts("book.\nها", [(0, 5), (6, 8)])
+    assert not splittable_parts("کتابها", [(0, 4), (4, 6)])  # cut inside a word
+    assert not splittable_parts("a b c", [(0, 1), (4, 5)])  # "b" is in no part
+    for doc in sample_documents():
+        spans = [(p.start, p.end) for p in split_passages(doc.text)]
+        if doc.id == "fa-long":
+            assert splittable_parts(doc.text, spans)
+        if doc.id == "nospace":
+            assert not splittable_parts(doc.text, spans)
+
+
+# -- random documents -------------------------------------------------------------------------------
+
+WORDS = (
+    "کتاب ها های می نمی بی روند خانه ای اند ی تر ترین همکاری‌ها همکاری اصفهان تهران ایران و در از به "
+    "۱۲۳ ۱۰٬۰۰۰ ۶٫۵ the The and of Russia's Isfahan oil prices running 10,000 6.5 1987 ˈkɛnjə μm "
+    "كتاب يك ـــ ‌ . ، ؛ ؟ « » ( ) - :"
+).split(" ")
+SEPARATORS = [" ", " ", " ", "\n", "\n\n", "\u00a0", "\u200c", "  \n "]
+
+
+@st.composite
+def documents(draw) -> list[Document]:
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        n = draw(st.integers(1, 400))
+        words = draw(st.lists(st.sampled_from(WORDS), min_size=n, max_size=n))
+        seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=n, max_size=n))
+        text = "".join(w + s for w, s in zip(words, seps, strict=True)).strip() or "x"
+        title = draw(st.one_of(st.none(), st.sampled_from(WORDS)))
+        out.append(Document(id=f"d{i}", text=text, title=title or None))
+    return out
+
+
+def _whoosh_build(path: Path, docs: list[Document], fast: bool, limitmb: float):
+    path.mkdir(parents=True)
+    ix = whoosh.index.create_in(str(path), build_schema())
+    w = FastSegmentWriter(ix, limitmb=limitmb) if fast else ix.writer()
+    for d in docs:
+        Index._add_passages(None, w, d)
+    w.commit()
+    return ix
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
+def test_random_documents_index_the_same(tmp_path_factory, docs, limitmb):
+    base = tmp_path_factory.mktemp("random")
+    a = _whoosh_build(base / "fast", docs, True, limitmb)
+    b = _whoosh_build(base / "stock", docs, False, 128)
+    assert_same(dump(a), dump(b))
+    assert document_hash(docs[0])  # the documents are valid product documents
