@@ -113,9 +113,16 @@ def _has_tokens_of(text: str, scripts: set[str]) -> bool:
     so for a fraction of the cost.
     """
     from analyzers.chars import fold
-    from analyzers.tokenizer import TOKEN_PATTERN
+    from analyzers.tokenizer import _SCRIPT_OF_FIRST, TOKEN_PATTERN
 
-    return any(m.lastgroup in scripts for m in TOKEN_PATTERN.finditer(fold(text)))
+    folded = fold(text)
+    # A Persian or Latin token starts with a letter of its script: where
+    # there is none (an English passage for a Persian query's keys), one
+    # scan in C says so without a match object per word.
+    first = {name: rx for rx, name in _SCRIPT_OF_FIRST}
+    if all(s in first for s in scripts) and not any(first[s].search(folded) for s in scripts):
+        return False
+    return any(m.lastgroup in scripts for m in TOKEN_PATTERN.finditer(folded))
 
 
 def _snap_left(text: str, i: int) -> int:
