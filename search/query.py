@@ -15,29 +15,34 @@ from dataclasses import dataclass
 from whoosh import query as wq
 from whoosh.collectors import CollapseCollector, FilterCollector, TopCollector, UnlimitedCollector
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin
-from whoosh.scoring import BM25F
 
 from search.errors import QueryError
 from search.schema import QUERY_FIELDS
+from search.weighting import BilingualBM25F, Params
 
 MAX_QUERY_CHARS = 2000
 DEFAULT_FIELDS = ("title", "text")
-#: The title is repeated on every passage of a document, so at full weight a
-#: title word would lift every passage of that document alike (and news
-#: distractors' headlines would outrank untitled answers). A small weight
-#: keeps it as a tie-breaker. Tuned on the dev splits (README, Quality).
-PASSAGE_BOOSTS = {"title": 0.2}
+#: Query-side boosts of the passage search. The title's weight is not here
+#: but in the per-script settings below: it differs by language.
+PASSAGE_BOOSTS: dict[str, float] = {}
 #: Ranking *documents* (``bisearch run``) adds ``body``: the whole document,
 #: indexed on its first passage, so a document whose words are spread over
 #: many passages is not judged by its best passage alone.
 DOCUMENT_FIELDS = ("title", "text", "body")
-DOCUMENT_BOOSTS = {"title": 0.2, "body": 2.0}
-#: BM25 saturation and length normalization. Passages are already length-
-#: bounded (~1,000 characters), so strong length normalization (Whoosh's
-#: B=0.75) mostly punishes the passages that say more; B=0.2 measured best
-#: on both Persian and English dev sets.
-BM25_K1 = 1.2
-BM25_B = 0.2
+DOCUMENT_BOOSTS = {"body": 2.0}
+#: BM25 per script (search.weighting), tuned on the dev splits (README, Quality).
+#: Persian: passages are already length-bounded (~1,000 characters), so strong
+#: length normalization mostly punishes the passages that say more (b=0.2).
+#: The title is repeated on every passage of a document, so at full weight a
+#: title word would lift every passage of that document alike (and news
+#: distractors' headlines would outrank untitled answers): a small weight
+#: keeps it a tie-breaker. English: low saturation (k1=0.6) ranks a passage
+#: with more of the question's words above one that repeats a few (SQuAD),
+#: the whole-document field wants classic normalization (b=0.75, Cranfield),
+#: and a title word counts for more (Cranfield's titles are its abstracts'
+#: summaries).
+PERSIAN_BM25 = Params(k1=1.2, b=0.2, body_b=0.2, title=0.2)
+ENGLISH_BM25 = Params(k1=0.6, b=0.45, body_b=0.75, title=0.5)
 #: Fields that select rather than score: in an OR query they still must hold.
 FILTER_FIELDS = frozenset({"lang", "source", "date", "doc_id"})
 
@@ -87,9 +92,9 @@ def make_parser(schema, *, fields=DEFAULT_FIELDS, boosts: dict[str, float] | Non
     return parser
 
 
-def scoring() -> BM25F:
-    """BM25F over passages with the tuned K1 and B."""
-    return BM25F(K1=BM25_K1, B=BM25_B)
+def scoring() -> BilingualBM25F:
+    """BM25F over passages with the tuned settings of each script."""
+    return BilingualBM25F(persian=PERSIAN_BM25, english=ENGLISH_BM25)
 
 
 def _repair(text: str, warnings: list[str]) -> str:
