@@ -60,6 +60,10 @@ LANG_VALUES = ("fa", "en", "mixed")
 _LANG_VALUE_RX = re.compile(r"(?<![\w])lang:([^\s()]+)")
 _NON_ASCII_COLON_RX = re.compile(r"(?<=[^\x00-\x7f]):")
 _QUOTED_RX = re.compile(r'"[^"]*"')
+# Two Persian words in quotes ("روابط عمومی"): a compound that is also
+# written glued or with a ZWNJ (روابطعمومی, روابط‌عمومی), one word to the analyzer.
+_PW = r"((?:[^\W\d_]|[\u064b-\u065f\u0670\u200c])+)"  # letters, harakat, ZWNJ
+_PERSIAN_PAIR_RX = re.compile(rf'"{_PW}[ \u00a0]+{_PW}"')
 _DOUBLE_OP_RX = re.compile(r"\b(AND|OR|ANDNOT|ANDMAYBE)(\s+(?:AND|OR|ANDNOT|ANDMAYBE)\b)+")
 
 
@@ -95,6 +99,22 @@ def make_parser(schema, *, fields=DEFAULT_FIELDS, boosts: dict[str, float] | Non
 def scoring() -> BilingualBM25F:
     """BM25F over passages with the tuned settings of each script."""
     return BilingualBM25F(persian=PERSIAN_BM25, english=ENGLISH_BM25)
+
+
+def _is_persian_word(word: str) -> bool:
+    return all("\u0600" <= ch <= "\u06ff" or ch == "\u200c" for ch in word)
+
+
+def _glued_alternatives(text: str) -> str:
+    """``"روابط عمومی"`` → ``("روابط عمومی" OR روابطعمومی)``: the phrase, or its glued spelling."""
+
+    def alt(m: re.Match) -> str:
+        a, b = m.group(1), m.group(2)
+        if not (_is_persian_word(a) and _is_persian_word(b)):
+            return m.group(0)
+        return f"({m.group(0)} OR {a}{b})"
+
+    return _PERSIAN_PAIR_RX.sub(alt, text)
 
 
 def _repair(text: str, warnings: list[str]) -> str:
@@ -156,7 +176,7 @@ def parse_query(parser: MultifieldParser, text: str) -> ParsedQuery:
     # field: Whoosh would silently drop the word before it.
     repaired = _repair(_NON_ASCII_COLON_RX.sub(" ", text), warnings)
     try:
-        q = parser.parse(repaired)
+        q = parser.parse(_glued_alternatives(repaired))
     except Exception as exc:  # Whoosh is lenient; a failure here is a date or number it could not read
         raise QueryError(
             f"cannot parse query {text!r}: {exc}", query=text, hint="check field values such as dates (YYYY-MM-DD)"

@@ -342,3 +342,35 @@ def test_question_words_in_a_phrase_are_kept(parser):
     q = parse_query(parser, '"کجاست آن شهر" تهران').query
     phrases = [leaf for leaf in q.leaves() if isinstance(leaf, wq.Phrase)]
     assert phrases and any("کجاست" in p.words for p in phrases)
+
+
+# -- quoted Persian pairs also match their glued spelling ---------------------
+
+
+def test_quoted_persian_pair_also_searches_the_glued_word(parser):
+    # روابط عمومی ("public relations") is as often written glued or with a
+    # ZWNJ, which the analyzer reads as one word: the phrase alone misses it.
+    q = parse_query(parser, '"روابط عمومی"').query
+    phrases = [leaf for leaf in leaves(q) if isinstance(leaf, wq.Phrase)]
+    assert phrases and all(len(p.words) == 2 for p in phrases)
+    glued = terms(parse_query(parser, "روابطعمومی").query, "text")
+    assert glued and glued <= terms(q, "text")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"Tehran news"',  # English: no glued spelling
+        '"روابط عمومی شهرداری"',  # three words: left as the phrase
+        '"۱۴۰۴ ۱۴۰۵"',  # digits are not words
+    ],
+)
+def test_other_phrases_are_left_alone(parser, query):
+    q = parse_query(parser, query).query
+    assert not any(isinstance(leaf, wq.Term) for leaf in leaves(q) if leaf.field() in ("text", "title"))
+
+
+def test_glued_alternative_keeps_the_field_and_the_minus(parser):
+    q = parse_query(parser, 'Tehran -title:"روابط عمومی"').query
+    assert "روابطعمومی" not in terms(q, "text")
+    assert {t for t in negated_terms(q)} >= terms(parse_query(parser, "title:روابطعمومی").query, "title")
