@@ -60,3 +60,18 @@ def test_field_clauses_and_operators_are_never_corrected(seed_index):
     assert seed_index.search("lang:fa Isfahan").suggestion is None
     assert seed_index.search("lang:fa Tatarstn").suggestion == "lang:fa Tatarstan"
     assert seed_index.search("title:Zhiltsof").suggestion is None
+
+
+def test_two_letter_fixes_only_when_the_query_found_next_to_nothing(seed_index):
+    # "Tatrstn" is two edits from Tatarstan. Alone it finds nothing, so the
+    # two-letter walk runs; beside a word that finds plenty, only one-letter
+    # fixes are tried (the two-letter walk was the slowest step of a search).
+    assert seed_index.search("Tatrstn", cross=False).suggestion == "Tatarstan"
+    r = seed_index.search("Tatrstn Isfahan", cross=False)
+    assert r.total >= 3 and r.suggestion is None
+    assert seed_index.search("Tatarstn Isfahan", cross=False).suggestion == "Tatarstan Isfahan"
+
+
+def test_a_mistyped_first_letter_is_not_corrected(seed_index):
+    # As Lucene's DirectSpellChecker (minPrefix=1): candidates share the first letter.
+    assert seed_index.search("Latarstan", cross=False).suggestion is None
