@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.collectors import CollapseCollector, FilterCollector, TopCollector, UnlimitedCollector
-from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin
+from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin, syntax
 
 from search.errors import QueryError
 from search.schema import QUERY_FIELDS
@@ -80,6 +80,29 @@ class ParsedQuery:
         return self.query is wq.NullQuery or isinstance(self.query, type(wq.NullQuery))
 
 
+class NestedPlusMinusPlugin(PlusMinusPlugin):
+    """``+``/``-`` inside parentheses too.
+
+    Whoosh's plugin sorts required, optional and banned words in the top-level
+    group only; a ``-word`` in a nested group (``oil OR (gas -Russia)``) was
+    left as a bare marker and the parser raised ``NotImplementedError``.
+    """
+
+    def do_plusminus(self, parser, group):
+        return super().do_plusminus(parser, self._nested(parser, group))
+
+    def _nested(self, parser, group):
+        for i, node in enumerate(group):
+            if isinstance(node, syntax.GroupNode):
+                inner = self._nested(parser, node)
+                if any(isinstance(n, (self.Plus, self.Minus)) for n in inner):
+                    boost = inner.boost
+                    inner = super().do_plusminus(parser, inner)
+                    inner.boost = boost
+                group[i] = inner
+        return group
+
+
 def make_parser(schema, *, fields=DEFAULT_FIELDS, boosts: dict[str, float] | None = PASSAGE_BOOSTS) -> MultifieldParser:
     """Whoosh's parser over ``fields``, OR-grouped, with fuzzy ``~`` and ``+/-``."""
     parser = MultifieldParser(list(fields), schema, fieldboosts=boosts, group=_GROUP)
@@ -92,7 +115,7 @@ def make_parser(schema, *, fields=DEFAULT_FIELDS, boosts: dict[str, float] | Non
     # + and - are operators only at the start of a word: Whoosh's default
     # would read "Iran-Russia" as Iran ANDNOT Russia and date:2024-05-28 as
     # date:2024 ANDNOT 05 ANDNOT 28.
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
+    parser.add_plugin(NestedPlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-"))
     return parser
 
 

@@ -374,3 +374,23 @@ def test_glued_alternative_keeps_the_field_and_the_minus(parser):
     q = parse_query(parser, 'Tehran -title:"روابط عمومی"').query
     assert "روابطعمومی" not in terms(q, "text")
     assert {t for t in negated_terms(q)} >= terms(parse_query(parser, "title:روابطعمومی").query, "title")
+
+
+@pytest.mark.parametrize("query", ["oil OR (gas -Russia)", "ایران (oil OR (gas -Russia))", "(oil (gas -Russia))"])
+def test_minus_inside_parentheses(parser, query):
+    # Whoosh's +/- plugin only looks at the top-level group: a nested "-Russia"
+    # was a bare marker and the parser raised NotImplementedError("Minus").
+    q = parse_query(parser, query).query
+    assert "russia" in negated_terms(q)
+    assert {"oil", "gas"} <= terms(q, "text") - negated_terms(q)
+
+
+def test_plus_inside_parentheses(parser):
+    q = parse_query(parser, "(oil (gas +Russia))").query
+    assert any(isinstance(node, wq.AndMaybe) for node in [q, *_all(q)])
+
+
+def _all(q: wq.Query):
+    for child in q.children():
+        yield child
+        yield from _all(child)
