@@ -25,7 +25,7 @@ from search import Index
 from search.crosslingual import bridge_query
 from search.engine import _MemoryFile
 from search.highlight import _has_tokens_of, find_spans
-from search.suggest import _script_of_term, _terms_within
+from search.suggest import PREFIX, _script_of_term, _terms_within
 
 #: Modules a search must never import: heavy, or only for writing or serving.
 NEVER_ON_THE_QUERY_PATH = (
@@ -199,7 +199,7 @@ def test_terms_within_is_whooshs(seed_index, probe, dist):
     reader = seed_index._current_searcher().reader()
     for script in ("fa", "en"):
         ours = sorted(_terms_within(reader, "text", probe, dist, script))
-        whoosh = sorted(t for t in reader.terms_within("text", probe, dist, prefix=0) if _script_of_term(t) == script)
+        whoosh = sorted(t for t in reader.terms_within("text", probe, dist, prefix=PREFIX) if _script_of_term(t) == script)
         assert ours == whoosh
 
 
