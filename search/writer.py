@@ -23,7 +23,17 @@ deletions, the TOC, the compound segment file) and replaces the posting pool:
 * a field value equal to the previous one of that field (a title repeated on
   every passage) is analyzed once; ``_<field>_parts`` (see
   :func:`splittable_parts`) lets a long value be indexed from the analysis
-  of its parts, which the passages' own field reuses.
+  of its parts, which the passages' own field reuses;
+* a passage's ``text`` terms and its ``xkey`` cross-script keys come from one
+  scan of the passage (:mod:`search.fused`), not from two analyzer chains;
+* the term index's hash tables are written one table per write, and its MD5
+  hashes taken without a hex round trip (same bytes as Whoosh's);
+* on a large write, with a CPU to spare, analysis moves to a forked worker
+  process (:mod:`search.parallel`) once :data:`PARALLEL_AFTER_CHARS`
+  characters were analyzed here: the writer sends it batches of the
+  documents' string values and adds each document, in order, when its
+  analysis comes back. Small writes (an ``update`` of a few documents) never
+  start one, and a worker that dies fails the write, which commits nothing.
 
 The index it writes reads back exactly as the stock writer's: same terms,
 postings (docnums, weights, values), field lengths, stored fields and term
@@ -43,21 +53,30 @@ import struct
 import unicodedata
 import zlib
 from array import array
-from collections import Counter
+from collections import Counter, deque
+from hashlib import md5
 from itertools import chain, repeat
 from operator import sub
+from types import MethodType
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.fields import FieldType
+from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
+
+from search.fused import fusable, keys_of, positions_and_keys
 
 __all__ = ["MIN_COMPRESS", "FastSegmentWriter", "splittable_parts", "supports"]
 
 #: Pickled block data shorter than this is stored uncompressed.
 MIN_COMPRESS = 160
+#: zlib level of posting blocks and stored fields (Whoosh's codec says 3).
+#: Level 1 compresses our blocks ~35 % faster for ~1.5 % more bytes; the
+#: reader only checks that a block is compressed, any level reads back alike.
+COMPRESSION_LEVEL = 1
 # zlib.compress sets up a 256 KB state per call (~70 µs, more than compressing
 # a small block); a 4 KB window with a small hash table makes the same
 # standard zlib stream, which zlib.decompress reads as any other.
@@ -68,10 +87,13 @@ _BLOCK = 128  # W3Codec's default blocklimit
 _TI_STRUCT = W3TermInfo._struct  # "!BfIBBfII"
 _DUMPS = pickle.dumps
 
-# Rough bytes of memory per posting (term id, docnum, weight, value reference)
-# and per new term (the key string and its dict entry), for the budget.
-_POSTING_BYTES = 4 + 4 + 8 + 8
-_TERM_BYTES = 120
+# Bytes of memory per posting and per new term, for the budget: the arrays
+# (term id, docnum, weight: 16), the value reference (8), the unique encoded
+# values (positions lists) averaged over all postings and the arrays' spare
+# room (~8); a term's key string, dict entry and id (~150). Measured on our
+# corpora: 31.5 bytes per posting, 114-134 per term.
+_POSTING_BYTES = 32
+_TERM_BYTES = 150
 
 
 def supports(schema) -> bool:
@@ -155,7 +177,9 @@ def _positions(analyzer, value: str):
 def _from_positions(poses: dict[str, list[int]], fb: float) -> _Analyzed:
     lists = list(poses.values())
     lens = list(map(len, lists))
-    return _Analyzed(list(poses), [n * fb for n in lens], list(map(_encode_positions, lists)), sum(lens))
+    single = _SINGLE_POS
+    values = [(single.get(lst[0]) or _encode_positions(lst)) if len(lst) == 1 else _encode_positions(lst) for lst in lists]
+    return _Analyzed(list(poses), [n * fb for n in lens], values, sum(lens))
 
 
 def _frequencies(analyzer, value: str, fb: float) -> _Analyzed | None:
@@ -303,22 +327,35 @@ class _FieldPool:
         if not terms:
             return
         ordered = sorted(terms)
-        rank = array("I", bytes(4 * len(ordered)))
-        for r, term in enumerate(ordered):
-            rank[terms[term]] = r
-        tids = self.tids
-        ranks = array("I", map(rank.__getitem__, tids))
-        counts = Counter(ranks)
-        order = sorted(range(len(ranks)), key=ranks.__getitem__)
-        del ranks
-        docs = array("I", map(self.docs.__getitem__, order))
-        weights = array("d", map(self.weights.__getitem__, order))
-        values = list(map(self.values.__getitem__, order))
-        del order
+        # A counting sort: each term's postings go to its slot range, in
+        # arrival (docnum) order. Leaner than sorting a permutation and
+        # gathering through it (no per-posting index objects) and faster.
+        per_tid = Counter(self.tids)
+        nxt = [0] * len(terms)
+        counts = []
+        pos = 0
+        for term in ordered:
+            tid = terms[term]
+            nxt[tid] = pos
+            c = per_tid[tid]
+            counts.append(c)
+            pos += c
+        del per_tid
+        n = len(self.tids)
+        docs = array("I", bytes(4 * n))
+        weights = array("d", bytes(8 * n))
+        values = [emptybytes] * n
+        for tid, d, w, v in zip(self.tids, self.docs, self.weights, self.values, strict=True):
+            p = nxt[tid]
+            nxt[tid] = p + 1
+            docs[p] = d
+            weights[p] = w
+            values[p] = v
+        del nxt
         self.clear()
         start = 0
-        for r, term in enumerate(ordered):
-            end = start + counts[r]
+        for term, c in zip(ordered, counts, strict=True):
+            end = start + c
             yield term, docs, weights, values, start, end
             start = end
 
@@ -332,6 +369,28 @@ class _FieldPool:
     def __len__(self) -> int:
         return len(self.tids)
 
+
+def _trim_heap() -> None:
+    """Give the C heap's free memory back to the system (glibc ``malloc_trim``).
+
+    Without it the resident size ratchets up at every spill: the freed pool
+    arrays stay in the process's heap (glibc raises its mmap threshold after
+    the first large free, so later large arrays come from the heap).
+    """
+    global _MALLOC_TRIM
+    if _MALLOC_TRIM is None:
+        _MALLOC_TRIM = False
+        try:
+            import ctypes
+
+            _MALLOC_TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            pass
+    if _MALLOC_TRIM:
+        _MALLOC_TRIM(0)
+
+
+_MALLOC_TRIM = None
 
 _RUN_CHUNK = 20_000  # postings per pickled chunk of a run
 
@@ -441,6 +500,7 @@ class _Pool:
         self.runs.append(run)
         run.write(self.fields)
         self.size = 0
+        _trim_heap()
 
     def field_names(self) -> list[str]:
         names = {n for n, p in self.fields.items() if len(p)}
@@ -496,6 +556,8 @@ def _write_field(fieldwriter, fieldname: str, fieldobj, terms, doclens: bytearra
     twrite = tfile.write
     tpos = tfile.tell()
     hashfn = tindex.hashfn
+    if hashfn is md5_hash:
+        hashfn = _md5_hash
     buckets = tindex.buckets
     index_append = tindex.index.append
     lengths_pack = _HASH_LENGTHS.pack
@@ -520,6 +582,7 @@ def _write_field(fieldwriter, fieldname: str, fieldobj, terms, doclens: bytearra
     compressobj = zlib.compressobj
     deflated = zlib.DEFLATED
     lens_get = doclens.__getitem__ if doclens is not None else None
+    f32s: dict[float, float] = {}  # weight → as float32 (a field has few distinct weights)
     nlens = len(doclens) if doclens is not None else 0
     for term, docs, weights, values, a, b in terms:
         tbytes = term.encode("utf-8") if isinstance(term, str) else term
@@ -529,7 +592,9 @@ def _write_field(fieldwriter, fieldname: str, fieldobj, terms, doclens: bytearra
             # One posting (most terms): the loop below, unrolled.
             doc = docs[a]
             w = weights[a]
-            w32 = _f32(w)
+            w32 = f32s.get(w)
+            if w32 is None:
+                w32 = f32s[w] = _f32(w)
             v = values[a]
             if varsize:
                 vs = (v,) if v else ()
@@ -627,7 +692,7 @@ def _write_field(fieldwriter, fieldname: str, fieldobj, terms, doclens: bytearra
 
 
 def _small_compress(data: bytes, level: int) -> bytes:
-    c = zlib.compressobj(level, zlib.DEFLATED, _WBITS, _MEMLEVEL)
+    c = zlib.compressobj(min(level, COMPRESSION_LEVEL), zlib.DEFLATED, _WBITS, _MEMLEVEL)
     return c.compress(data) + c.flush()
 
 
@@ -640,6 +705,34 @@ _F32 = struct.Struct("f")
 _HASH_LENGTHS = struct.Struct("!ii")  # whoosh.filedb.filetables._lengths
 
 
+def _md5_hash(key: bytes) -> int:
+    """``filetables.md5_hash``: the low 32 bits of the MD5 digest, without the hex round trip."""
+    return int.from_bytes(md5(key).digest()[12:], "big")
+
+
+_POINTER = struct.Struct("!Iq")  # filetables._pointer
+_NULL_POINTER = _POINTER.pack(0, 0)
+
+
+def _write_hashes(self) -> None:
+    """``HashWriter._write_hashes`` (the 256 hash tables of a term index), one write per table."""
+    dbfile = self.dbfile
+    pack = _POINTER.pack
+    null = _NULL_POINTER
+    for entries in self.buckets:
+        pos = dbfile.tell()
+        numslots = 2 * len(entries)
+        self.directory.append((pos, numslots))
+        table: list = [None] * numslots
+        for hashval, position in entries:
+            slot = (hashval >> 8) % numslots
+            while table[slot] is not None:
+                slot = (slot + 1) % numslots
+            table[slot] = (hashval, position)
+        if numslots:
+            dbfile.write(b"".join([null if e is None else pack(*e) for e in table]))
+
+
 def _block_lengths(doclens, ids):
     if doclens is None:
         return None, 0
@@ -649,48 +742,56 @@ def _block_lengths(doclens, ids):
     return (min(nz) if nz else None), max(lbs)
 
 
-# -- the writer --------------------------------------------------------------------------------
+# -- analysis of whole documents ----------------------------------------------------------
 
 
-class FastSegmentWriter(SegmentWriter):
-    """``SegmentWriter`` with the posting pool described in the module docstring.
+class DocAnalysis:
+    """A schema's field values → :class:`_Analyzed`, with the caches that make that cheap.
 
-    ``limitmb`` bounds the postings held in memory (estimated as they are
-    added); past it they are spilled to a sorted run in the writer's temp
-    folder. Everything else, including ``delete_by_term``, ``cancel`` and the
-    merge policy at ``commit``, is Whoosh's.
+    One per process: the writer keeps one, and so does its analysis worker
+    (:mod:`search.parallel`), which sees the same documents in the same order.
+    Passage-like values go through :mod:`search.fused` (one scan for a
+    passage's ``text`` terms and ``xkey`` keys); the rest through the field's
+    analyzer.
     """
 
-    def __init__(self, ix, limitmb: float = 128, **kwargs) -> None:
-        super().__init__(ix, limitmb=limitmb, **kwargs)
-        if not isinstance(self.codec, W3Codec):
-            self.cancel()
-            raise TypeError(f"FastSegmentWriter writes the W3 codec only, not {type(self.codec).__name__}")
-        self.pool = _Pool(self._tempstorage, limitmb)
-        stored = getattr(self.perdocwriter, "_colwriters", {}).get("_stored")
-        child = getattr(stored, "_child", None)
-        if child is not None and hasattr(child, "_compress"):
-            child._compress = _small_compress  # the same zlib stream, without zlib.compress's 256 KB setup
-        self._strmode: dict[str, bool] = {}
+    def __init__(self, schema) -> None:
+        self.schema = schema
+        self.strmode: dict[str, bool] = {}
         self._last: dict[str, tuple[object, _Analyzed]] = {}
         self._parts_cache: dict[tuple[int, str], dict[str, list[int]] | None] = {}
+        self._keys_cache: dict[str, dict[str, int]] = {}
         self._numcache: dict[str, dict[object, _Analyzed]] = {}
+        fused: dict[str, str] = {}
+        for name, field in schema.items():
+            if not field.indexed or not _str_mode(field):
+                continue
+            kind = fusable(field.analyzer)
+            if kind == "terms" and type(field.format) is formats.Positions:
+                fused[name] = kind
+            elif kind == "keys" and type(field.format) is formats.Frequency:
+                fused[name] = kind
+        #: field → "terms" or "keys": analyzed by search.fused.
+        self.fused = fused
+        self.key_fields = tuple(name for name, kind in fused.items() if kind == "keys")
         #: Fields that accept ``_<field>_parts`` (Positions fields with the bilingual analyzer).
         self.parts_fields = frozenset(
             name
-            for name, field in self.schema.items()
+            for name, field in schema.items()
             if field.indexed
             and type(getattr(field, "format", None)) is formats.Positions
             and _str_mode(field)
             and parts_analyzer_ok(field.analyzer)
         )
 
-    # -- analysis ---------------------------------------------------------------------------
-    def _analyze(self, fieldname: str, field, value, fields) -> _Analyzed:
-        strmode = self._strmode.get(fieldname)
+    def str_mode(self, fieldname: str, field) -> bool:
+        strmode = self.strmode.get(fieldname)
         if strmode is None:
-            strmode = self._strmode[fieldname] = _str_mode(field)
-        if not strmode:
+            strmode = self.strmode[fieldname] = _str_mode(field)
+        return strmode
+
+    def analyze(self, fieldname: str, field, value, fields) -> _Analyzed:
+        if not self.str_mode(fieldname, field):
             if not isinstance(value, (str, bytes, bool, int, float)) and not hasattr(value, "isoformat"):
                 return _generic(field, value)
             cache = self._numcache.setdefault(fieldname, {})
@@ -708,22 +809,29 @@ class FastSegmentWriter(SegmentWriter):
         if last is not None and last[0] == value:
             return last[1]
         parts = fields.get(f"_{fieldname}_parts") if fieldname in self.parts_fields else None
-        a = self._analyze_str(field, value, parts)
+        a = self._analyze_str(fieldname, field, value, parts, fields)
         self._last[fieldname] = (value, a)
         return a
 
-    def _analyze_str(self, field, value: str, parts) -> _Analyzed:
+    def _analyze_str(self, fieldname: str, field, value: str, parts, fields) -> _Analyzed:
         fmt = field.format
         fb = fmt.field_boost
         ana = field.analyzer
+        fused = self.fused.get(fieldname)
+        if fused == "keys":
+            keys = self._keys_cache.pop(value, None)
+            if keys is None:
+                keys = keys_of(value)
+            counts = list(keys.values())
+            return _Analyzed(list(keys), [n * fb for n in counts], list(map(_encode_freq, counts)), sum(counts))
         kind = type(fmt)
         if kind is formats.Positions:
             if parts is not None:
-                poses = self._from_parts(ana, parts)
+                poses = self._from_parts(ana, parts, fused is not None)
             else:
                 poses = self._parts_cache.pop((id(ana), value), None)
                 if poses is None:
-                    poses = _positions(ana, value)
+                    poses = self._positions(ana, value, fused is not None, self._wants_keys(value, fields))
             if poses is not None:
                 return _from_positions(poses, fb)
         elif kind is formats.Frequency:
@@ -734,15 +842,35 @@ class FastSegmentWriter(SegmentWriter):
             return _existence(ana, value, fb)
         return _word_values(field, value, fb)
 
-    def _from_parts(self, ana, parts) -> dict[str, list[int]] | None:
+    def _wants_keys(self, value: str, fields) -> bool:
+        """Does a cross-key field of this document hold ``value`` too (a passage's ``text`` and ``xkey``)?"""
+        for name in self.key_fields:
+            v = fields.get(name)
+            if v is value or v == value:
+                return True
+        return False
+
+    def _positions(self, ana, value: str, fused: bool, want_keys: bool) -> dict[str, list[int]] | None:
+        if not fused:
+            return _positions(ana, value)
+        poses, keys = positions_and_keys(value, ana.items[2], want_keys)
+        if want_keys:
+            cache = self._keys_cache
+            if len(cache) > 1024:
+                cache.clear()
+            cache[value] = keys
+        return poses
+
+    def _from_parts(self, ana, parts, fused: bool) -> dict[str, list[int]] | None:
         """Positions of the concatenation of ``parts``, each analyzed alone (kept for the parts' own fields)."""
         cache = self._parts_cache
         if len(cache) > 1024:
             cache.clear()
+        want_keys = fused and bool(self.key_fields)
         out: dict[str, list[int]] = {}
         base = 0
         for part in parts:
-            poses = _positions(ana, part)
+            poses = self._positions(ana, part, fused, want_keys)
             if poses is None:
                 return None
             cache[(id(ana), part)] = poses
@@ -762,17 +890,99 @@ class FastSegmentWriter(SegmentWriter):
             base += top + 1
         return out
 
+
+class _WorkerAnalysis:
+    """Runs in the analysis worker: each job ``{field: value, "_<field>_parts": parts}``
+    → ``{field: (keys, weights, values, length)}``, fields in the job's (sorted) order."""
+
+    def __init__(self, schema) -> None:
+        self.schema = schema
+        self.analysis: DocAnalysis | None = None
+
+    def __call__(self, jobs):
+        analysis = self.analysis
+        if analysis is None:
+            analysis = self.analysis = DocAnalysis(self.schema)
+        schema = self.schema
+        out = []
+        for job in jobs:
+            res = {}
+            for name, value in job.items():
+                if name[0] != "_":
+                    a = analysis.analyze(name, schema[name], value, job)
+                    res[name] = (a.keys, a.weights, a.values, a.length)
+            out.append(res)
+        return out
+
+
+#: Analyze in a worker process (search.parallel) on large writes.
+PARALLEL = True
+#: Characters of field values a writer analyzes by itself before it forks the
+#: worker: small writes (``update`` of a few documents) never start one.
+PARALLEL_AFTER_CHARS = 1_000_000
+#: Characters of field values per batch sent to the worker.
+BATCH_CHARS = 100_000
+#: Batches sent and not yet applied, at most.
+MAX_INFLIGHT = 4
+
+
+# -- the writer --------------------------------------------------------------------------------
+
+
+class FastSegmentWriter(SegmentWriter):
+    """``SegmentWriter`` with the posting pool described in the module docstring.
+
+    ``limitmb`` bounds the postings held in memory (estimated as they are
+    added); past it they are spilled to a sorted run in the writer's temp
+    folder. Everything else, including ``delete_by_term``, ``cancel`` and the
+    merge policy at ``commit``, is Whoosh's.
+    """
+
+    def __init__(self, ix, limitmb: float = 128, parallel: bool | None = None, **kwargs) -> None:
+        super().__init__(ix, limitmb=limitmb, **kwargs)
+        if not isinstance(self.codec, W3Codec):
+            self.cancel()
+            raise TypeError(f"FastSegmentWriter writes the W3 codec only, not {type(self.codec).__name__}")
+        self.pool = _Pool(self._tempstorage, limitmb)
+        stored = getattr(self.perdocwriter, "_colwriters", {}).get("_stored")
+        child = getattr(stored, "_child", None)
+        if child is not None and hasattr(child, "_compress"):
+            child._compress = _small_compress  # the same zlib stream, without zlib.compress's 256 KB setup
+        self.analysis = DocAnalysis(self.schema)
+        self._strmode = self.analysis.strmode
+        #: Fields that accept ``_<field>_parts`` (Positions fields with the bilingual analyzer).
+        self.parts_fields = self.analysis.parts_fields
+        # Parallel analysis (search.parallel): a worker is forked once this
+        # writer has analyzed PARALLEL_AFTER_CHARS characters by itself.
+        self._worker = None
+        self._parallel_after = PARALLEL_AFTER_CHARS if (PARALLEL if parallel is None else parallel) else None
+        self._serial_chars = 0
+        self._batch: list = []
+        self._batch_chars = 0
+        self._pending: deque = deque()
+
     # -- documents --------------------------------------------------------------------------
     def add_document(self, **fields):
         self._check_state()
+        fieldnames = sorted([name for name in fields if not name.startswith("_")])
+        self._check_fields(self.schema, fieldnames)
+        if self._worker is not None:
+            self._queue(fields, fieldnames)
+            return
+        self._add(fields, fieldnames, None)
+        if self._parallel_after is not None:
+            fused = self.analysis.fused
+            self._serial_chars += sum(len(fields[n]) for n in fieldnames if n in fused and isinstance(fields[n], str))
+            if self._serial_chars >= self._parallel_after:
+                self._start_worker()
+
+    def _add(self, fields, fieldnames, analyzed) -> None:
+        """Add one document; ``analyzed``: its values analyzed by the worker (``{field: (keys, weights, values, length)}``)."""
         perdocwriter = self.perdocwriter
         schema = self.schema
         docnum = self.docnum
         pool = self.pool
         docboost = self._doc_boost(fields)
-        fieldnames = sorted([name for name in fields if not name.startswith("_")])
-        self._check_fields(schema, fieldnames)
-
         perdocwriter.start_doc(docnum)
         grown = 0
         for fieldname in fieldnames:
@@ -783,7 +993,8 @@ class FastSegmentWriter(SegmentWriter):
             length = 0
             if field.indexed:
                 fieldboost = self._field_boost(fields, fieldname, docboost)
-                a = self._analyze(fieldname, field, value, fields)
+                r = analyzed.get(fieldname) if analyzed is not None else None
+                a = _Analyzed(*r) if r is not None else self.analysis.analyze(fieldname, field, value, fields)
                 if a.keys:
                     grown += pool.field(fieldname, self._strmode[fieldname]).add(docnum, a, fieldboost)
                 if field.scorable:
@@ -803,6 +1014,95 @@ class FastSegmentWriter(SegmentWriter):
         self.docnum += 1
         if grown:
             pool.grew(grown)
+
+    # -- the analysis worker (search.parallel) ---------------------------------------------------
+    def _start_worker(self) -> None:
+        from search import parallel
+
+        if not parallel.available():
+            # No CPU to spare now: ask again after as much work again.
+            self._parallel_after = self._serial_chars + PARALLEL_AFTER_CHARS
+            return
+        self._parallel_after = None
+        try:
+            self._worker = parallel.AnalysisWorker(_WorkerAnalysis(self.schema))
+        except OSError:
+            self._worker = None  # no process to be had: carry on alone
+
+    def _queue(self, fields, fieldnames) -> None:
+        """Hold a document until the worker has analyzed its string values."""
+        schema = self.schema
+        analysis = self.analysis
+        parts_fields = analysis.parts_fields
+        job = {}
+        chars = 1
+        for name in fieldnames:
+            value = fields[name]
+            if type(value) is not str:
+                continue
+            field = schema[name]
+            if field.indexed and analysis.str_mode(name, field):
+                job[name] = value
+                chars += len(value)
+                if name in parts_fields:
+                    parts = fields.get(f"_{name}_parts")
+                    if parts is not None:
+                        job[f"_{name}_parts"] = parts
+        self._batch.append((fields, fieldnames, job))
+        self._batch_chars += chars
+        if self._batch_chars >= BATCH_CHARS:
+            self._send()
+
+    def _send(self) -> None:
+        if not self._batch:
+            return
+        worker = self._worker
+        worker.submit([job for _f, _n, job in self._batch])
+        self._pending.append(self._batch)
+        self._batch = []
+        self._batch_chars = 0
+        while worker.inflight >= MAX_INFLIGHT or worker.ready():
+            self._apply(worker.receive())
+
+    def _apply(self, results) -> None:
+        batch = self._pending.popleft()
+        for (fields, fieldnames, _job), analyzed in zip(batch, results, strict=True):
+            self._add(fields, fieldnames, analyzed)
+
+    def _drain(self) -> None:
+        """Add every document held for the worker."""
+        worker = self._worker
+        if worker is None:
+            return
+        self._send()
+        while worker.inflight:
+            self._apply(worker.receive())
+
+    def _stop_worker(self) -> None:
+        worker, self._worker = self._worker, None
+        self._batch = []
+        self._pending.clear()
+        if worker is not None:
+            worker.close()
+
+    def commit(self, *args, **kwargs):
+        try:
+            self._drain()
+        finally:
+            self._stop_worker()
+        return super().commit(*args, **kwargs)
+
+    def cancel(self):
+        self._stop_worker()
+        return super().cancel()
+
+    def doc_count(self):
+        self._drain()
+        return super().doc_count()
+
+    def add_reader(self, reader):
+        self._drain()
+        return super().add_reader(reader)
 
     def add_postings_to_pool(self, reader, startdoc, docmap):
         # Segments merged at commit (MERGE_SMALL): their postings join ours, after our documents.
@@ -851,7 +1151,15 @@ class FastSegmentWriter(SegmentWriter):
             if fieldname not in schema:
                 continue
             _write_field(
-                fw, fieldname, schema[fieldname], pool.iter_terms(fieldname), pool.doclens.get(fieldname), self.codec._compression
+                fw,
+                fieldname,
+                schema[fieldname],
+                pool.iter_terms(fieldname),
+                pool.doclens.get(fieldname),
+                min(self.codec._compression, COMPRESSION_LEVEL),
             )
         pool.cleanup()
+        tindex = getattr(fw, "_tindex", None)
+        if type(tindex) is OrderedHashWriter:
+            tindex._write_hashes = MethodType(_write_hashes, tindex)
         self.fieldwriter.close()

@@ -324,3 +324,109 @@ def test_random_documents_index_the_same(tmp_path_factory, docs, limitmb):
     b = _whoosh_build(base / "stock", docs, False, 128)
     assert_same(dump(a), dump(b))
     assert document_hash(docs[0])  # the documents are valid product documents
+
+
+# -- the parallel path (search.parallel) ----------------------------------------------------------
+
+
+@pytest.fixture
+def parallel(monkeypatch):
+    """Fork the analysis worker after the first document, whatever the machine's load; count the workers."""
+    import search.parallel
+
+    started = []
+    real_init = search.parallel.AnalysisWorker.__init__
+
+    def init(self, handler):
+        real_init(self, handler)
+        started.append(self.proc.pid)
+
+    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
+    monkeypatch.setattr(search.parallel.AnalysisWorker, "__init__", init)
+    monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 0)
+    monkeypatch.setattr(search.writer, "BATCH_CHARS", 700)
+    monkeypatch.setattr(search.writer, "MAX_INFLIGHT", 2)
+    return started
+
+
+def test_same_index_when_analyzed_in_a_worker(tmp_path, stock, parallel):
+    docs = sample_documents()
+    changed = [Document(id="fa-1", text=FA_PARAS[1] + "\n\n" + FA_PARAS[2], title="عنوان تازه")]
+    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(changed)])
+    assert len(parallel) == 2  # one worker per write (the stock writer never forks)
+    compare(fast, slow)
+
+
+def test_same_index_when_analyzed_in_a_worker_with_spills(tmp_path, stock, parallel, monkeypatch):
+    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
+    docs = sample_documents()
+    steps = [lambda ix: ix.add(docs)] + [lambda ix, d=d: ix.add([d]) for d in docs[:3]]  # merges too
+    fast, slow = build_both(tmp_path, stock, steps)
+    assert parallel
+    compare(fast, slow)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
+def test_random_documents_index_the_same_in_parallel(tmp_path_factory, parallel, docs, limitmb):
+    base = tmp_path_factory.mktemp("random-parallel")
+    n = len(parallel)
+    a = _whoosh_build(base / "fast", docs, True, limitmb)
+    assert len(parallel) == n + 1
+    b = _whoosh_build(base / "stock", docs, False, 128)
+    assert_same(dump(a), dump(b))
+
+
+def test_small_writes_start_no_worker(tmp_path, monkeypatch):
+    import search.parallel
+
+    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
+    started = []
+    monkeypatch.setattr(search.parallel.AnalysisWorker, "__init__", lambda self, h: started.append(1) or 1 / 0)
+    with Index(tmp_path / "ix") as ix:
+        ix.add(sample_documents())  # ~30,000 characters: under PARALLEL_AFTER_CHARS
+    assert not started
+
+
+def test_a_busy_machine_starts_no_worker(monkeypatch):
+    import search.parallel
+
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
+    monkeypatch.setattr(search.parallel, "_load", lambda: 1.5)
+    assert not search.parallel.available()
+    monkeypatch.setattr(search.parallel, "_load", lambda: 0.7)
+    assert search.parallel.available()
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 1)
+    assert not search.parallel.available()
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: False)  # never fork beside other threads
+    assert not search.parallel.available()
+
+
+def test_hash_tables_are_written_as_whoosh_writes_them():
+    import io
+    import os
+
+    from whoosh.filedb.filetables import HashWriter, OrderedHashWriter
+    from whoosh.filedb.structfile import StructFile
+
+    keys = sorted({os.urandom(1 + i % 7) for i in range(3000)})
+    out = []
+    for fast in (False, True):
+        buf = io.BytesIO()
+        w = OrderedHashWriter(StructFile(buf))
+        w.dbfile.close = lambda: None  # keep the bytes
+        if fast:
+            w._write_hashes = search.writer.MethodType(search.writer._write_hashes, w)
+        else:
+            assert w._write_hashes.__func__ is HashWriter._write_hashes
+        for k in keys:
+            w.add(k, b"v" + k)
+        w.close()
+        out.append(buf.getvalue())
+    assert out[0] == out[1]

@@ -1,0 +1,208 @@
+"""Index-time analysis in one pass: the terms of ``text`` and the keys of ``xkey`` from one tokenization.
+
+For indexing, the writer needs of a passage only ``{term: [positions]}``
+under :func:`analyzers.BilingualAnalyzer` and ``{key: frequency}`` under
+:func:`analyzers.crossscript.CrossScriptAnalyzer`. Both chains start with the
+same :class:`~analyzers.tokenizer.BilingualTokenizer`, and their generators
+hand one mutable ``Token`` through three stages per word. This module computes
+the same two results with one regex scan (``findall``: plain tuples, no
+``Match`` objects, no generators) and the analyzers' own per-process memos
+(:mod:`analyzers.pipeline`'s chains, :data:`analyzers.persian._NORM_CACHE`,
+:func:`analyzers.crossscript.cross_key`):
+
+* :data:`_SCAN` is :data:`analyzers.tokenizer.TOKEN_PATTERN` preceded by a lazy
+  ``(.*?)``: each match is ``(gap, fa, en, num, other)``, the text skipped
+  since the previous token and the token in the group of its script, so the
+  matches are the tokenizer's, in order;
+* the affix join (:class:`~analyzers.persian.PersianAffixJoinFilter`) needs
+  the text between a held Persian token and the next: that is the next
+  token's ``gap`` (the held token is always the one just before). The gap is
+  read in the folded text, which differs from the original only in letters
+  and digits, never in the gap characters the join test looks at;
+* terms and positions are :class:`~analyzers.pipeline.TermFilter`'s in index
+  mode: stopwords removed, positions counted over the kept tokens from 0.
+
+Only for index mode (``removestops``, whole-value tokenization) and only for
+the exact chains :func:`fusable` recognizes; everything else goes through the
+analyzer. ``tests/test_fused.py`` checks the results equal the analyzers' on
+random mixed text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from analyzers.chars import FOLD_TABLE
+from analyzers.crossscript import CrossKeyFilter, cross_key
+from analyzers.persian import (
+    _GAP_CHARS,
+    _NORM_CACHE,
+    _NORM_CACHE_LIMIT,
+    _VOWEL_ENDS,
+    AFTER_VOWEL_SUFFIXES,
+    PREFIXES,
+    SUFFIXES,
+    PersianAffixJoinFilter,
+    normalize,
+)
+from analyzers.pipeline import TermFilter, _chains, _memos
+from analyzers.tokenizer import TOKEN_PATTERN, BilingualTokenizer
+
+__all__ = ["fusable", "keys_of", "positions_and_keys", "positions_of"]
+
+_SCAN = re.compile(r"(.*?)(?:" + TOKEN_PATTERN.pattern + ")", re.DOTALL)
+_MISS = object()
+
+# cross_key per script, read inline (lru_cache's wrapper costs more than the lookup).
+_XKEYS: dict[str, dict[str, str | None]] = {"fa": {}, "en": {}}
+_XKEYS_LIMIT = 100_000
+
+
+def fusable(analyzer) -> str | None:
+    """``"terms"`` for the bilingual chain (tokenizer | affix join | term filter), ``"keys"`` for the cross-script one."""
+    items = getattr(analyzer, "items", None)
+    if not items:
+        return None
+    kinds = [type(item) for item in items]
+    if kinds == [BilingualTokenizer, PersianAffixJoinFilter, TermFilter]:
+        return "terms"
+    if kinds == [BilingualTokenizer, CrossKeyFilter]:
+        return "keys"
+    return None
+
+
+# cross_key itself, past its lru_cache: the per-script dicts above are the memo.
+_cross_key = getattr(cross_key, "__wrapped__", cross_key)
+
+
+def _xkey(cache: dict, surface: str, script: str):
+    key = cache.get(surface, _MISS)
+    if key is _MISS:
+        key = _cross_key(surface, script)
+        if len(cache) >= _XKEYS_LIMIT:
+            cache.clear()
+        cache[surface] = key
+    return key
+
+
+def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: bool):
+    """``({term: [positions]}, {key: frequency})`` of ``value``, as the two analyzers index it.
+
+    ``termfilter`` None: no terms (the first dict is empty); ``want_keys``
+    False: no keys.
+    """
+    toks = _SCAN.findall(value.translate(FOLD_TABLE))
+    poses: dict[str, list[int]] = {}
+    keys: dict[str, int] = {}
+    if want_keys:
+        kget = keys.get
+        xfa = _XKEYS["fa"]
+        xen = _XKEYS["en"]
+        for _gap, f, e, _n, _o in toks:
+            if f:
+                k = xfa.get(f, _MISS)
+                if k is _MISS:
+                    k = _xkey(xfa, f, "fa")
+            elif e:
+                k = xen.get(e, _MISS)
+                if k is _MISS:
+                    k = _xkey(xen, e, "en")
+            else:
+                continue
+            if k is not None:
+                keys[k] = kget(k, 0) + 1
+    if termfilter is None:
+        return poses, keys
+
+    cfg = (termfilter.fa, termfilter.en, termfilter.persian_stemmer)
+    chains = _chains(*cfg)
+    memos = _memos(*cfg)
+    fa_memo, en_memo, num_memo, other_memo = memos["fa"], memos["en"], memos["num"], memos["other"]
+    fa_term, en_term, num_term, other_term = (chains[s].term for s in ("fa", "en", "num", "other"))
+    norm_cache = _NORM_CACHE
+    pget = poses.get
+    pos = 0
+    held = None  # the held Persian token's surface (joined so far), or None
+    h_norm = ""
+    for gap, f, e, n, o in toks:
+        if f:
+            norm = norm_cache.get(f)
+            if norm is None:
+                norm = normalize(f)
+                if len(norm_cache) >= _NORM_CACHE_LIMIT:
+                    norm_cache.clear()
+                norm_cache[f] = norm
+            if held is not None:
+                if (
+                    (h_norm in PREFIXES or norm in SUFFIXES or (norm in AFTER_VOWEL_SUFFIXES and h_norm[-1:] in _VOWEL_ENDS))
+                    and gap.count("\n") <= 1
+                    and not gap.strip(_GAP_CHARS)
+                ):
+                    held += f
+                    h_norm += norm
+                    continue
+                term = fa_memo.get(held, _MISS)
+                if term is _MISS:
+                    term = fa_term(held)
+                if term is not None:
+                    lst = pget(term)
+                    if lst is None:
+                        poses[term] = [pos]
+                    else:
+                        lst.append(pos)
+                    pos += 1
+            held = f
+            h_norm = norm
+            continue
+        if held is not None:
+            term = fa_memo.get(held, _MISS)
+            if term is _MISS:
+                term = fa_term(held)
+            if term is not None:
+                lst = pget(term)
+                if lst is None:
+                    poses[term] = [pos]
+                else:
+                    lst.append(pos)
+                pos += 1
+            held = None
+        if e:
+            term = en_memo.get(e, _MISS)
+            if term is _MISS:
+                term = en_term(e)
+        elif n:
+            term = num_memo.get(n, _MISS)
+            if term is _MISS:
+                term = num_term(n)
+        else:
+            term = other_memo.get(o, _MISS)
+            if term is _MISS:
+                term = other_term(o)
+        if term is not None:
+            lst = pget(term)
+            if lst is None:
+                poses[term] = [pos]
+            else:
+                lst.append(pos)
+            pos += 1
+    if held is not None:
+        term = fa_memo.get(held, _MISS)
+        if term is _MISS:
+            term = fa_term(held)
+        if term is not None:
+            lst = pget(term)
+            if lst is None:
+                poses[term] = [pos]
+            else:
+                lst.append(pos)
+    return poses, keys
+
+
+def positions_of(analyzer, value: str) -> dict[str, list[int]]:
+    """``{term: [positions]}`` of ``value`` under a :func:`fusable` ``"terms"`` analyzer."""
+    return positions_and_keys(value, analyzer.items[2], False)[0]
+
+
+def keys_of(value: str) -> dict[str, int]:
+    """``{key: frequency}`` of ``value`` under the cross-script analyzer."""
+    return positions_and_keys(value, None, True)[1]

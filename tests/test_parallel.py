@@ -1,0 +1,182 @@
+"""search.parallel: the analysis worker fails loudly, commits nothing, holds no locks, dies with its parent.
+
+(That an index analyzed in the worker equals Whoosh's is in tests/test_writer.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import search.parallel
+import search.writer
+from search import Document, Index
+from search.parallel import AnalysisWorker, AnalysisWorkerError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def docs(n: int, tag: str = "") -> list[Document]:
+    return [
+        Document(id=f"{tag}d{i}", text=f"سند شماره {i} درباره اصفهان و تهران {tag}\n\nDocument {i} about Isfahan {tag}")
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def workers(monkeypatch):
+    """Fork the worker after the first document of a write; the workers started, in order."""
+    started: list[AnalysisWorker] = []
+    real_init = AnalysisWorker.__init__
+
+    def init(self, handler):
+        real_init(self, handler)
+        started.append(self)
+
+    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
+    monkeypatch.setattr(AnalysisWorker, "__init__", init)
+    monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 0)
+    monkeypatch.setattr(search.writer, "BATCH_CHARS", 300)
+    return started
+
+
+def count(path: Path) -> int:
+    with Index(path, create=False) as ix:
+        return ix.stats().documents
+
+
+def test_a_killed_worker_is_a_clear_error_and_nothing_is_committed(tmp_path, workers, monkeypatch):
+    path = tmp_path / "ix"
+    with Index(path) as ix:
+        ix.add(docs(3, "old"))
+    real_submit = AnalysisWorker.submit
+    sent = []
+
+    def submit(self, batch):
+        real_submit(self, batch)
+        sent.append(1)
+        if len(sent) == 2:
+            os.kill(self.proc.pid, signal.SIGKILL)
+
+    monkeypatch.setattr(AnalysisWorker, "submit", submit)
+    with Index(path) as ix, pytest.raises(AnalysisWorkerError, match="SIGKILL"):
+        ix.add(docs(200))
+    assert workers and workers[-1].proc.exitcode == -signal.SIGKILL
+    assert count(path) == 3
+    monkeypatch.setattr(AnalysisWorker, "submit", real_submit)
+    with Index(path) as ix:  # the lock is free, the next write completes
+        ix.add(docs(50))
+    assert count(path) == 53
+
+
+def test_an_error_in_the_worker_is_raised_and_nothing_is_committed(tmp_path, workers, monkeypatch):
+    path = tmp_path / "ix"
+    with Index(path) as ix:
+        ix.add(docs(3, "old"))
+
+    def boom(self, jobs):
+        raise ValueError("analysis exploded")
+
+    monkeypatch.setattr(search.writer._WorkerAnalysis, "__call__", boom)
+    with Index(path) as ix, pytest.raises(ValueError, match="analysis exploded"):
+        ix.add(docs(100))
+    assert workers
+    assert all(w.proc.exitcode is not None for w in workers)  # reaped
+    assert count(path) == 3
+
+
+def test_the_worker_holds_no_files_of_the_index(tmp_path, workers, monkeypatch):
+    path = tmp_path / "ix"
+    seen: list[list[str]] = []
+    real_submit = AnalysisWorker.submit
+
+    def submit(self, batch):
+        real_submit(self, batch)
+        if not seen:
+            fd_dir = Path(f"/proc/{self.proc.pid}/fd")
+            deadline = time.monotonic() + 10
+            while True:
+                targets = []
+                for fd in fd_dir.iterdir():
+                    if int(fd.name) < 3:
+                        continue  # stdio (pytest captures it into temporary files)
+                    try:
+                        targets.append(os.readlink(fd))
+                    except OSError:
+                        pass
+                files = [t for t in targets if t.startswith("/") and not t.startswith("/dev/")]
+                if not files or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            seen.append(files)
+
+    monkeypatch.setattr(AnalysisWorker, "submit", submit)
+    with Index(path) as ix:
+        ix.add(docs(60))
+    assert seen == [[]]
+    assert count(path) == 60
+
+
+def test_the_worker_dies_with_its_parent(tmp_path):
+    code = (
+        "import sys, time\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from search.parallel import AnalysisWorker\n"
+        "w = AnalysisWorker(len)\n"
+        "w.submit([1, 2]); assert w.receive() == 2\n"
+        "print(w.proc.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(parent.stdout.readline())
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        assert not _alive(pid)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[1][0] != "Z"  # a zombie (reaped by init soon) is dead
+    except OSError:
+        return False
+
+
+def test_worker_round_trip_and_close():
+    w = AnalysisWorker(lambda batch: [x * 2 for x in batch])
+    for i in range(5):
+        w.submit([i, i + 1])
+    assert [w.receive() for _ in range(5)] == [[2 * i, 2 * i + 2] for i in range(5)]
+    w.close()
+    assert w.proc.exitcode == 0
+
+
+def test_a_busy_machine_is_asked_again_later(tmp_path, workers, monkeypatch):
+    loads = iter([5.0, 5.0])
+    asked = []
+
+    def load():
+        asked.append(1)
+        return next(loads, 0.0)
+
+    monkeypatch.setattr(search.parallel, "_load", load)
+    monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 2000)
+    with Index(tmp_path / "ix") as ix:
+        ix.add(docs(120))
+    assert len(asked) == 3 and len(workers) == 1  # busy, busy, then a worker
+    assert count(tmp_path / "ix") == 120
