@@ -17,12 +17,17 @@ measured in the same run, hold.
     python bench/speed.py --limit 2000         # first 2000 docs of each corpus
     python bench/speed.py --corpora fa --queries 200 --json /tmp/speed.json
     python bench/speed.py --reuse              # query again the indexes of the last run
+    python bench/speed.py --limit 2000 --rounds 5 --build-only   # indexing only, 5 interleaved rounds, medians
 
 Reports, per corpus (``raw-fa-news`` with the fa-qa dev questions,
 ``raw-en-news`` with the en-squad dev questions):
 
 * indexing MiB/s and docs/s, peak RSS and index size: each build runs in a
-  child process of its own, so builds never share a heap;
+  child process of its own, so builds never share a heap; with ``--rounds N``
+  each system builds N times, the systems alternating (A B C, then C B A, ...)
+  so drifting load hits them alike, and the medians are reported (every
+  round's seconds go to stderr and the JSON); ``--build-only`` skips the
+  query and cold-start figures;
 * query latency p50/p95/p99 at top 10 with snippets (what a user waits for)
   and at top 100 without;
 * wall time of ``bisearch search`` as a fresh process (median of 5), on the
@@ -68,11 +73,16 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _peak_rss_mb() -> float:
-    """This process's peak RSS (and its children's, if it had any), in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, kids) / 1024  # Linux reports KiB
+def _peak_rss_mb() -> dict:
+    """This process's peak RSS and its children's (bisearch's analysis worker, if one ran), in MB.
+
+    ``peak_rss_mb`` is their sum: an upper bound on what the build held at
+    once (the two need not peak together, and a forked worker's RSS counts
+    the pages it still shares with its parent).
+    """
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"peak_rss_mb": own + kids, "main_rss_mb": own, "worker_rss_mb": kids}
 
 
 def _corpus_bytes(path: Path, limit: int) -> int:
@@ -98,7 +108,7 @@ def build_child(corpus: Path, system: str, index: Path, limit: int) -> dict:
     with fresh_index(index, **_options(system)) as ix:
         report = ix.add(docs)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "docs": report.documents, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": seconds, "docs": report.documents, **_peak_rss_mb()}
 
 
 def build_plain(docs, index: Path) -> dict:
@@ -124,7 +134,7 @@ def build_plain(docs, index: Path) -> dict:
         n += 1
     writer.commit()
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "docs": n, "peak_rss_mb": _peak_rss_mb()}
+    return {"seconds": seconds, "docs": n, **_peak_rss_mb()}
 
 
 def build(corpus: Path, system: str, index: Path, limit: int) -> dict:
@@ -140,6 +150,32 @@ def build(corpus: Path, system: str, index: Path, limit: int) -> dict:
     return row
 
 
+def build_rounds(corpus: Path, name: str, systems: list[str], work: Path, limit: int, rounds: int) -> dict[str, dict]:
+    """Build each system ``rounds`` times, alternating the order each round; per system the median round.
+
+    The row keeps every round's seconds (``rounds_s``) and the highest peak RSS.
+    """
+    runs: dict[str, list[dict]] = {s: [] for s in systems}
+    for r in range(rounds):
+        for system in systems if r % 2 == 0 else systems[::-1]:
+            print(f"building {name} with {system} (round {r + 1}/{rounds}) ...", file=sys.stderr, flush=True)
+            row = build(corpus, system, work / f"{name}-{system}", limit)
+            runs[system].append(row)
+            print(f"  {row['seconds']:.2f} s, peak RSS {row['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
+    out = {}
+    for system, rows in runs.items():
+        med = statistics.median(r["seconds"] for r in rows)
+        row = dict(min(rows, key=lambda r: abs(r["seconds"] - med)))
+        row["seconds"] = med
+        row["mib_per_s"] = row["mib"] / med
+        row["docs_per_s"] = row["docs"] / med
+        for key in ("peak_rss_mb", "main_rss_mb", "worker_rss_mb"):
+            row[key] = max(r[key] for r in rows)
+        row["rounds_s"] = [round(r["seconds"], 3) for r in rows]
+        out[system] = row
+    return out
+
+
 def reused(index: Path, mib: float) -> dict:
     """The build row of an index left by an earlier run: its size and documents; no timings."""
     from search import Index
@@ -151,6 +187,8 @@ def reused(index: Path, mib: float) -> dict:
         "seconds": nan,
         "docs": docs,
         "peak_rss_mb": nan,
+        "main_rss_mb": nan,
+        "worker_rss_mb": nan,
         "mib": mib,
         "mib_per_s": nan,
         "docs_per_s": nan,
@@ -171,8 +209,10 @@ def _percentiles(ms: list[float]) -> dict:
 
 def query_latency(index: Path, system: str, questions: list[str]) -> dict:
     """Per-query wall ms over ``questions``: top 10 with snippets, top 100 without."""
-    from search import BisearchError, Index
+    from search import BisearchError, Index, fastscore
 
+    # The baseline scores with Whoosh's own per-document loop: stock Whoosh.
+    fastscore.ENABLED = system != "whoosh-stock"
     out: dict = {}
     with Index(index, create=False, **_options(system)) as ix:
         ix.search(questions[0], limit=10)  # open the searcher, warm the caches
@@ -270,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cold-runs", type=int, default=5, help="fresh `bisearch search` processes per index (median)")
     ap.add_argument("--work", default="/tmp/bisearch-speed", help="scratch folder for the indexes")
     ap.add_argument("--json", dest="json_out", help="write the figures to this JSON file")
+    ap.add_argument("--build-only", action="store_true", help="indexing figures only: no queries, no cold start")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="builds per system, alternating the systems each round; medians (default 1)"
+    )
     ap.add_argument(
         "--reuse",
         action="store_true",
@@ -296,19 +340,34 @@ def main(argv: list[str] | None = None) -> int:
         if args.queries:
             questions = questions[: args.queries]
         res: dict = {}
-        if not args.reuse:
+        if args.rounds > 1 and not args.reuse:
+            res.update(build_rounds(corpus, corpus_name, [*SYSTEMS, PLAIN], work, args.limit, args.rounds))
+            for system in (*SYSTEMS, PLAIN):
+                print(
+                    f"{corpus_name} {system}: rounds {res[system]['rounds_s']} s, median {res[system]['seconds']:.2f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        elif not args.reuse:
             print(f"building {corpus_name} with {PLAIN} ...", file=sys.stderr, flush=True)
             res[PLAIN] = build(corpus, PLAIN, work / f"{corpus_name}-{PLAIN}", args.limit)
         for system in SYSTEMS:
             index = work / f"{corpus_name}-{system}"
-            if args.reuse and (index / "bisearch.json").exists():
+            if system in res:
+                b = res[system]
+            elif args.reuse and (index / "bisearch.json").exists():
                 print(f"reusing {index} (built by an earlier run)", file=sys.stderr, flush=True)
                 b = reused(index, _corpus_bytes(corpus, args.limit) / MiB)
             else:
                 print(f"building {corpus_name} with {system} ...", file=sys.stderr, flush=True)
                 b = build(corpus, system, index, args.limit)
-            print(f"querying {corpus_name} with {system} ({len(questions)} {qset} questions) ...", file=sys.stderr, flush=True)
-            b["query_ms"] = query_latency(index, system, questions)
+            if args.build_only:
+                b["query_ms"] = None
+            else:
+                print(
+                    f"querying {corpus_name} with {system} ({len(questions)} {qset} questions) ...", file=sys.stderr, flush=True
+                )
+                b["query_ms"] = query_latency(index, system, questions)
             res[system] = b
             if short == "fa":
                 fa_index[system] = index
@@ -322,17 +381,27 @@ def main(argv: list[str] | None = None) -> int:
                 ("mib_per_s", "  index MiB/s", ".2f"),
                 ("docs_per_s", "  index docs/s", ".0f"),
                 ("seconds", "  index build s", ".1f"),
-                ("peak_rss_mb", "  peak RSS MB", ".0f"),
+                ("peak_rss_mb", "  peak RSS MB (main + worker)", ".0f"),
+                ("main_rss_mb", "    of which main process", ".0f"),
+                ("worker_rss_mb", "    of which analysis worker", ".0f"),
                 ("index_mb", "  index size MB", ".1f"),
             ):
                 rows.append((label, ours[key], base[key], fmt, plain[key] if plain else None))
         else:
             rows.append(("  index size MB", ours["index_mb"], base["index_mb"], ".1f"))
+        if args.build_only:
+            continue
         for key, label in (("top10_snippets", "top10+snippets"), ("top100_plain", "top100 plain")):
             for p in ("p50", "p95", "p99"):
                 rows.append((f"  {qset} {label} {p} ms", ours["query_ms"][key][p], base["query_ms"][key][p], ".1f"))
     if not figures["corpora"]:
         print(f"skipped: no corpus of {args.corpora} found in {data}", file=sys.stderr)
+        return 0
+    if args.build_only:
+        print()
+        print_table(rows)
+        if args.json_out:
+            Path(args.json_out).write_text(json.dumps(figures, indent=2, ensure_ascii=False), encoding="utf-8")
         return 0
     # Cold start: a fresh `bisearch search` process, as a user runs it.
     cold_q = "پایتخت اسپانیا کجاست؟"
