@@ -124,6 +124,9 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
     pos = 0
     held = None  # the held Persian token's surface (joined so far), or None
     h_norm = ""
+    # The "emit a term at pos" block below is written out three times on
+    # purpose: this loop runs once per token of the corpus, and avoiding a
+    # function call per token is the point of this module.
     for gap, f, e, n, o in toks:
         if f:
             norm = norm_cache.get(f)
