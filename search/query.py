@@ -124,6 +124,9 @@ def scoring() -> BilingualBM25F:
     return BilingualBM25F(persian=PERSIAN_BM25, english=ENGLISH_BM25)
 
 
+_MIN_GLUED_PART = 3
+
+
 def _is_persian_word(word: str) -> bool:
     return all("\u0600" <= ch <= "\u06ff" or ch == "\u200c" for ch in word)
 
@@ -134,6 +137,10 @@ def _glued_alternatives(text: str) -> str:
     def alt(m: re.Match) -> str:
         a, b = m.group(1), m.group(2)
         if not (_is_persian_word(a) and _is_persian_word(b)):
+            return m.group(0)
+        # Two-letter halves glue into words of their own that the stemmer
+        # then cuts elsewhere: "بم بم" (Bam) would search بمبم → بمب (bomb).
+        if min(len(a), len(b)) < _MIN_GLUED_PART:
             return m.group(0)
         return f"({m.group(0)} OR {a}{b})"
 

@@ -363,6 +363,7 @@ def test_quoted_persian_pair_also_searches_the_glued_word(parser):
         '"Tehran news"',  # English: no glued spelling
         '"روابط عمومی شهرداری"',  # three words: left as the phrase
         '"۱۴۰۴ ۱۴۰۵"',  # digits are not words
+        '"بم بم"',  # two-letter halves: بمبم would stem to بمب ("bomb")
     ],
 )
 def test_other_phrases_are_left_alone(parser, query):
