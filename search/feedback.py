@@ -20,7 +20,7 @@ from collections import Counter
 
 from whoosh import query as wq
 
-from search.query import collect
+from search.query import collect, map_scored
 
 #: Documents read for feedback, words added, and the share of the query's
 #: weight the added words carry together. Tuned on the Hamshahri and
@@ -71,5 +71,7 @@ def expand(searcher, q: wq.Query, analyzer, query_text: str, *, docs: int = FEED
         return q
     # The added words together weigh FEEDBACK_WEIGHT of the query's words.
     scale = FEEDBACK_WEIGHT * max(1, len(query_terms)) / weight
-    added = [wq.Term(field, term, boost=scale * s) for s, term in top for field in EXPANSION_FIELDS]
-    return wq.Or([q, wq.Or(added)])
+    added = wq.Or([wq.Term(field, term, boost=scale * s) for s, term in top for field in EXPANSION_FIELDS])
+    # Beside the query's words, inside its filters and exclusions: an added
+    # word must not bring back what "NOT Russia" or "lang:fa" left out.
+    return map_scored(q, lambda words: wq.Or([words, added]))

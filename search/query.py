@@ -282,29 +282,41 @@ def _question_terms(schema) -> frozenset[tuple[str, str]]:
     return _QUESTION_TERMS[key]
 
 
+def map_scored(q: wq.Query, fn) -> wq.Query:
+    """``q`` with ``fn`` applied to its scored part, and its filters and exclusions kept.
+
+    A parsed query is its scored words, possibly inside ``AND (filters)``
+    (:func:`_filters_required`) and ``ANDNOT (excluded)`` (:func:`_nots_exclude`).
+    Whatever is added to or taken from the words must go there, or it would
+    escape the filters and exclusions.
+    """
+    if isinstance(q, wq.And) and q.subqueries:
+        return wq.And([map_scored(q.subqueries[0], fn), *q.subqueries[1:]], boost=q.boost)
+    if isinstance(q, wq.AndNot):
+        return wq.AndNot(map_scored(q.a, fn), q.b)
+    return fn(q)
+
+
 def _drop_question_words(q: wq.Query, question: frozenset[tuple[str, str]]) -> wq.Query:
     """Drop the free-text words of a top-level OR that only ask (چیست, کجا).
 
     A word is one OR clause (its term in each default field); phrases and
     fielded terms are kept. A query of question words only is kept whole.
     """
-    target = q.a if isinstance(q, wq.AndNot) else q.subqueries[0] if isinstance(q, wq.And) and q.subqueries else q
-    if not isinstance(target, wq.Or):
-        return q
 
     def asks(sub: wq.Query) -> bool:
         leaves = _leaves(sub)
         return bool(leaves) and all(isinstance(x, wq.Term) and (x.fieldname, x.text) in question for x in leaves)
 
-    kept = [sub for sub in target.subqueries if not asks(sub)]
-    if len(kept) == len(target.subqueries) or not kept:
-        return q
-    new = kept[0] if len(kept) == 1 else wq.Or(kept, boost=target.boost)
-    if target is q:
-        return new
-    if isinstance(q, wq.AndNot):
-        return wq.AndNot(new, q.b)
-    return wq.And([new, *q.subqueries[1:]], boost=q.boost)
+    def drop(target: wq.Query) -> wq.Query:
+        if not isinstance(target, wq.Or):
+            return target
+        kept = [sub for sub in target.subqueries if not asks(sub)]
+        if len(kept) == len(target.subqueries) or not kept:
+            return target
+        return kept[0] if len(kept) == 1 else wq.Or(kept, boost=target.boost)
+
+    return map_scored(q, drop)
 
 
 def _leaves(q: wq.Query) -> list[wq.Query]:

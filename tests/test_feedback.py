@@ -55,3 +55,13 @@ def test_expansion_of_a_query_that_finds_nothing_is_the_query(ix):
     searcher = ix._current_searcher()
     q = ix.parse("zeppelin").query
     assert expand(searcher, q, ix._analyzer, "zeppelin") is q
+
+
+def test_added_words_stay_inside_the_querys_exclusions_and_filters(tmp_path):
+    # The added words (shelters, rubble, tents) also fit the Russian report;
+    # "NOT Russia" and "lang:fa" must still keep it out.
+    index = Index(tmp_path / "ix")
+    index.add([*DOCS, {"id": "quake-ru", "text": "Russia sent shelters, tents and rescuers to clear the rubble."}])
+    assert "quake-ru" in [d for d, _s in index.search_documents("earthquake Bam", expand=True)]
+    assert "quake-ru" not in [d for d, _s in index.search_documents("earthquake Bam NOT Russia", expand=True)]
+    assert index.search_documents("earthquake Bam lang:fa", expand=True) == []
