@@ -266,7 +266,11 @@ def bridge_query(q: wq.Query, text: str, analyzer, *, keys: bool = True, names: 
     # روسیه too), but only through the lexicon: a key's false friend must not
     # silently remove a passage.
     negated = {term: [x for x in xs if x.field() != "xkey"] for term, xs in extras.items()}
-    return Bridge(_rewrite(q, extras, negated), frozenset(key_set), tuple(translations))
+    bridged = _rewrite(q, extras, negated)
+    # The keys the query really searches (and highlights): not those of a
+    # field clause (lang:en), a dropped question word or an excluded word.
+    used = frozenset(t for f, t in bridged.iter_all_terms() if f == "xkey")
+    return Bridge(bridged, used, tuple(translations))
 
 
 def _rewrite(q: wq.Query, extras: dict[str, list[wq.Query]], negated: dict[str, list[wq.Query]]) -> wq.Query:

@@ -88,3 +88,15 @@ def test_lexicon_is_cached_on_disk_for_the_next_process(tmp_path):
     assert list((tmp_path / "cache" / "bisearch").glob("cldr-lexicon-*.json"))
     second = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert second.stdout.split() == ["روسیه", "False"]  # read back, babel never imported
+
+
+def test_keys_are_only_those_the_query_searches(seed_index):
+    # The key of a field clause's value (lang:en → fa:lng), of a question word
+    # the parser drops (کجاست) or of an excluded word must not highlight
+    # anything: only keys of words the query searches do.
+    ana = seed_index._analyzer
+    for text, want in (("lang:en Isfahan", {"fa:sfhn"}), ("اصفهان کجاست", {"en:sfhn"})):
+        b = bridge_query(seed_index.parse(text).query, text, ana)
+        assert b.keys == want, text
+    b = bridge_query(seed_index.parse("Isfahan NOT Tatarstan").query, "Isfahan NOT Tatarstan", ana)
+    assert "fa:sfhn" in b.keys and not any("ttrstn" in k for k in b.keys)
