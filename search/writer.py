@@ -93,6 +93,8 @@ _DUMPS = pickle.dumps
 # room (~8); a term's key string, dict entry and id (~150). Measured on our
 # corpora: 31.5 bytes per posting, 114-134 per term.
 _POSTING_BYTES = 32
+#: While a merged segment's postings are read, the budget is checked this often (bytes).
+_MERGE_GROW_STEP = 1 << 20
 _TERM_BYTES = 150
 
 
@@ -526,10 +528,10 @@ class _Pool:
                 if cur is not None:
                     yield cur, docs, weights, values, 0, len(docs)
                 cur, docs, weights, values = term, d, w, v
-            else:
-                docs = docs + d
-                weights = weights + w
-                values = values + v
+            else:  # in place: the first run's slices are this loop's own copies
+                docs += d
+                weights += w
+                values += v
         if cur is not None:
             yield cur, docs, weights, values, 0, len(docs)
 
@@ -940,6 +942,7 @@ class FastSegmentWriter(SegmentWriter):
 
     def __init__(self, ix, limitmb: float = 128, parallel: bool | None = None, **kwargs) -> None:
         super().__init__(ix, limitmb=limitmb, **kwargs)
+        self._worker = None  # before anything can fail: cancel() reads it
         if not isinstance(self.codec, W3Codec):
             self.cancel()
             raise TypeError(f"FastSegmentWriter writes the W3 codec only, not {type(self.codec).__name__}")
@@ -954,7 +957,6 @@ class FastSegmentWriter(SegmentWriter):
         self.parts_fields = self.analysis.parts_fields
         # Parallel analysis (search.parallel): a worker is forked once this
         # writer has analyzed PARALLEL_AFTER_CHARS characters by itself.
-        self._worker = None
         self._parallel_after = PARALLEL_AFTER_CHARS if (PARALLEL if parallel is None else parallel) else None
         self._serial_chars = 0
         self._batch: list = []
@@ -1126,11 +1128,18 @@ class FastSegmentWriter(SegmentWriter):
                 lenbytes = {}
             newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
             term = btext.decode("utf-8") if strkeys else btext
-            fpool.tids.append(fpool.terms[term])
+            terms = fpool.terms
+            known = len(terms)
+            fpool.tids.append(terms[term])
             fpool.docs.append(newdoc)
             fpool.weights.append(weight)
             fpool.values.append(emptybytes if vbytes is None else vbytes)
-            grown += _POSTING_BYTES
+            grown += _POSTING_BYTES if len(terms) == known else _POSTING_BYTES + _TERM_BYTES
+            if grown >= _MERGE_GROW_STEP:
+                # A merged segment can be large: keep to the budget while
+                # reading it (a spill keeps docnum order: see iter_terms).
+                pool.grew(grown)
+                grown = 0
             if scorable and newdoc not in lenbytes:
                 lb = length_to_byte(reader.doc_field_length(docnum, fieldname) or 0)
                 lenbytes[newdoc] = lb

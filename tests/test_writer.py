@@ -247,6 +247,37 @@ def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch):
     assert not (fast / gen_name(1) / "MAIN.tmp").exists()
 
 
+def test_merged_segments_keep_to_the_budget(tmp_path, stock, monkeypatch):
+    # Segments merged at commit are read into the pool: with a tiny budget
+    # and step the pool must spill while reading them, and the index stays
+    # the same.
+    spills_while_merging = []
+    real_spill = search.writer._Pool.spill
+    real_merge = FastSegmentWriter.add_postings_to_pool
+    merging = []
+
+    def spill(self):
+        if merging:
+            merging[-1] += 1
+        return real_spill(self)
+
+    def add_postings_to_pool(self, *args):
+        merging.append(0)
+        try:
+            return real_merge(self, *args)
+        finally:
+            spills_while_merging.append(merging.pop())
+
+    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
+    monkeypatch.setattr(search.writer, "_MERGE_GROW_STEP", 256, raising=False)
+    monkeypatch.setattr(search.writer._Pool, "spill", spill)
+    monkeypatch.setattr(FastSegmentWriter, "add_postings_to_pool", add_postings_to_pool)
+    docs = sample_documents()
+    fast, slow = build_both(tmp_path, stock, [lambda ix, d=d: ix.add([d]) for d in docs])
+    assert max(spills_while_merging) >= 2  # spilled during one segment's read, not only after it
+    compare(fast, slow)
+
+
 def test_cancel_leaves_nothing_behind(tmp_path):
     path = tmp_path / "ix"
     with Index(path) as ix:
