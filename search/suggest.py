@@ -193,20 +193,20 @@ def suggest(searcher, text: str, analyzer, total: int) -> str | None:
     tokens = _tokens(text, analyzer)
     if not tokens:
         return None
-    unknown = [reader.doc_frequency("text", term) == 0 for _s, _e, term, _sc in tokens]
-    if total >= FEW_RESULTS and not any(unknown):
+    dfs = [reader.doc_frequency("text", term) for _s, _e, term, _sc in tokens]
+    if total >= FEW_RESULTS and all(dfs):
         return None
     edits: list[tuple[int, int, str]] = []
     i = 0
     while i < len(tokens):
         s, e, term, script = tokens[i]
-        df = reader.doc_frequency("text", term)
+        df = dfs[i]
         # Two Persian words that belong together (ZWNJ typed as a space).
         if script == "fa" and i + 1 < len(tokens) and tokens[i + 1][3] == "fa":
-            s2, e2, term2, _ = tokens[i + 1]
+            s2, e2, _t2, _ = tokens[i + 1]
             joined_terms = [t.text for t in analyzer(text[s:e] + text[s2:e2], mode="query")]
             if len(joined_terms) == 1 and reader.doc_frequency("text", joined_terms[0]) > 0:
-                if df == 0 or reader.doc_frequency("text", term2) == 0:
+                if df == 0 or dfs[i + 1] == 0:
                     word = _surface(searcher, analyzer, joined_terms[0])
                     if word:
                         edits.append((s, e2, word))
