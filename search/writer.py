@@ -280,28 +280,15 @@ def splittable_parts(text: str, spans) -> bool:
     return not rest or rest.isspace()
 
 
-def parts_analyzer_ok(analyzer) -> bool:
-    """The analyzers :func:`splittable_parts` reasons about: ``analyzers.BilingualAnalyzer``."""
-    from whoosh.analysis import CompositeAnalyzer
-
-    from analyzers import BilingualTokenizer, PersianAffixJoinFilter, TermFilter
-
-    if not isinstance(analyzer, CompositeAnalyzer):
-        return False
-    kinds = [type(item) for item in analyzer.items]
-    return kinds == [BilingualTokenizer, PersianAffixJoinFilter, TermFilter]
-
-
 # -- the posting pool ----------------------------------------------------------------------
 
 
 class _FieldPool:
     """One field's postings in memory, in arrival (docnum) order."""
 
-    __slots__ = ("docs", "strkeys", "terms", "tids", "values", "weights")
+    __slots__ = ("docs", "terms", "tids", "values", "weights")
 
-    def __init__(self, strkeys: bool) -> None:
-        self.strkeys = strkeys
+    def __init__(self) -> None:
         self.terms = _TermIds()
         self.tids = array("I")
         self.docs = array("I")
@@ -476,10 +463,10 @@ class _Pool:
         self.doclens: dict[str, bytearray] = {}
         self.runs: list[_Run] = []
 
-    def field(self, fieldname: str, strkeys: bool) -> _FieldPool:
+    def field(self, fieldname: str) -> _FieldPool:
         pool = self.fields.get(fieldname)
         if pool is None:
-            pool = self.fields[fieldname] = _FieldPool(strkeys)
+            pool = self.fields[fieldname] = _FieldPool()
         return pool
 
     def set_length(self, fieldname: str, docnum: int, lbyte: int) -> None:
@@ -777,14 +764,7 @@ class DocAnalysis:
         self.fused = fused
         self.key_fields = tuple(name for name, kind in fused.items() if kind == "keys")
         #: Fields that accept ``_<field>_parts`` (Positions fields with the bilingual analyzer).
-        self.parts_fields = frozenset(
-            name
-            for name, field in schema.items()
-            if field.indexed
-            and type(getattr(field, "format", None)) is formats.Positions
-            and _str_mode(field)
-            and parts_analyzer_ok(field.analyzer)
-        )
+        self.parts_fields = frozenset(name for name, kind in fused.items() if kind == "terms")
 
     def str_mode(self, fieldname: str, field) -> bool:
         strmode = self.strmode.get(fieldname)
@@ -998,7 +978,7 @@ class FastSegmentWriter(SegmentWriter):
                 r = analyzed.get(fieldname) if analyzed is not None else None
                 a = _Analyzed(*r) if r is not None else self.analysis.analyze(fieldname, field, value, fields)
                 if a.keys:
-                    grown += pool.field(fieldname, self._strmode[fieldname]).add(docnum, a, fieldboost)
+                    grown += pool.field(fieldname).add(docnum, a, fieldboost)
                 if field.scorable:
                     length = a.length
                     if length:
@@ -1123,7 +1103,7 @@ class FastSegmentWriter(SegmentWriter):
                 strkeys = self._strmode.get(fieldname)
                 if strkeys is None:
                     strkeys = self._strmode[fieldname] = _str_mode(field)
-                fpool = pool.field(fieldname, strkeys)
+                fpool = pool.field(fieldname)
                 scorable = field.scorable
                 lenbytes = {}
             newdoc = docmap[docnum] if docmap is not None else startdoc + docnum
