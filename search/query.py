@@ -263,13 +263,13 @@ def collect(searcher, q: wq.Query, limit: int | None, *, filter=None, collapse: 
     return c.results()
 
 
-_QUESTION_TERMS: dict[int, frozenset[tuple[str, str]]] = {}
+_QUESTION_TERMS: dict[int, tuple[object, frozenset[tuple[str, str]]]] = {}
 
 
 def _question_terms(schema) -> frozenset[tuple[str, str]]:
     """(field, term) of every Persian question word, as the schema's analyzers index it."""
-    key = id(schema)
-    if key not in _QUESTION_TERMS:
+    entry = _QUESTION_TERMS.get(id(schema))
+    if entry is None or entry[0] is not schema:  # an id can be reused by a later schema
         from analyzers.persian import QUESTION_WORDS
 
         out = set()
@@ -277,9 +277,10 @@ def _question_terms(schema) -> frozenset[tuple[str, str]]:
             if name in schema:
                 for word in QUESTION_WORDS:
                     out.update((name, t) for t in schema[name].process_text(word, mode="query"))
-        _QUESTION_TERMS.clear()  # one schema per process in practice; never grows
-        _QUESTION_TERMS[key] = frozenset(out)
-    return _QUESTION_TERMS[key]
+        if len(_QUESTION_TERMS) >= 8:  # a few indexes per process at most; never grows
+            _QUESTION_TERMS.clear()
+        entry = _QUESTION_TERMS[id(schema)] = (schema, frozenset(out))
+    return entry[1]
 
 
 def map_scored(q: wq.Query, fn) -> wq.Query:
