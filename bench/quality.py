@@ -64,6 +64,7 @@ def run_set(
     variant: str | None,
     cross: tuple[bool, ...] = (True,),
     expand: tuple[bool, ...] = (False,),
+    depth: int = 1000,
 ) -> list[dict]:
     """One index of the set; one row per entry of ``cross`` (bridging on/off)
     and of ``expand`` (pseudo-relevance feedback off/on), same index.
@@ -89,7 +90,7 @@ def run_set(
         for bridged in cross if ours else (False,):
             for expanded in expand if ours else (False,):
                 t1 = time.perf_counter()
-                run = {str(q["id"]): _documents(ix, q["text"], bridged, expanded) for q in queries}
+                run = {str(q["id"]): _documents(ix, q["text"], bridged, expanded, depth) for q in queries}
                 runs.append((bridged, expanded, run, time.perf_counter() - t1))
     return [
         _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t_query, bridged, expanded)
@@ -97,10 +98,10 @@ def run_set(
     ]
 
 
-def _documents(ix, text: str, cross: bool, expand: bool) -> list[tuple[str, float]]:
+def _documents(ix, text: str, cross: bool, expand: bool, depth: int) -> list[tuple[str, float]]:
     """As ``bisearch run`` does: a query the parser refuses ("director, said: ...") ranks nothing."""
     try:
-        return ix.search_documents(text, limit=100, cross=cross, expand=expand)
+        return ix.search_documents(text, limit=depth, cross=cross, expand=expand)
     except QueryError:
         return []
 
@@ -147,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=["on", "off", "both"],
         help="pseudo-relevance feedback (search.feedback, `bisearch run --expand`): on, off, or both rows from one index",
     )
+    ap.add_argument(
+        "--depth",
+        type=int,
+        default=1000,
+        help="documents ranked per query (default 1000, trec_eval's depth; the issue's peer MAPs are at this depth)",
+    )
     ap.add_argument("--work", default="/tmp/bisearch-bench", help="scratch folder for the indexes")
     ap.add_argument("--json", dest="json_out", help="write the rows to this JSON file")
     args = ap.parse_args(argv)
@@ -178,6 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 variant=variant,
                 cross=cross,
                 expand=expand,
+                depth=args.depth,
             ):
                 rows.append(row)
                 _print_row(row)

@@ -286,7 +286,9 @@ def analyze_cmd(text: tuple[str, ...], trace: bool, as_json: bool) -> None:
 @click.option(
     "--output", "-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="TREC run file to write."
 )
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10000), help="Documents per query.")
+@click.option(
+    "--limit", default=1000, show_default=True, type=click.IntRange(1, 10000), help="Documents per query (trec_eval ranks 1000)."
+)
 @click.option("--tag", default="bisearch", show_default=True, help="Run tag (last column).")
 @click.option(
     "--expand",
