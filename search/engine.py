@@ -35,7 +35,7 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.index import EmptyIndexError
 
 import analyzers
-from search import config, layout
+from search import config, layout, proximity
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.feedback import expand as expand_query
@@ -704,8 +704,11 @@ class Index:
             if lang is not None:
                 flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
             bridge = bridge_query(parsed.query, query, self._analyzer) if cross else Bridge(parsed.query)
-            results = collect(searcher, bridge.query, offset + limit, filter=flt)
+            pairs = proximity.query_pairs(parsed.query, query, self._analyzer)
+            fetch = max(offset + limit, proximity.DEPTH) if pairs else offset + limit
+            results = collect(searcher, bridge.query, fetch, filter=flt)
             total = len(results)  # exact: collect() scores every match, so it counts them too
+            proximity.rerank(searcher, results, pairs)
             terms = matched_terms(bridge.query, searcher.reader()) if snippets else frozenset()
             direct = matched_terms(parsed.query, searcher.reader()) if snippets and bridge.bridged else None
             hits = []
@@ -756,7 +759,10 @@ class Index:
         q = bridge_query(parsed.query, query, self._analyzer).query if cross else parsed.query
         if expand:
             q = expand_query(searcher, q, self._analyzer, query)
-        results = collect(searcher, q, limit, collapse="doc_id")
+        # Pairs of the user's words, not of the words feedback added.
+        pairs = proximity.query_pairs(parsed.query, query, self._analyzer)
+        results = collect(searcher, q, max(limit, proximity.DEPTH) if pairs else limit, collapse="doc_id")
+        proximity.rerank(searcher, results, pairs)
         return [(r["doc_id"], float(r.score or 0.0)) for r in results[:limit]]
 
     def document_text(self, doc_id: str) -> str | None:
