@@ -9,7 +9,7 @@ documents ranked by their best passage). A baseline row, Whoosh's stock
     python bench/quality.py                       # every set, 500 queries each
     python bench/quality.py --sets fa-qa --variants --stemmers lexicon,snowball,hazm,none
     python bench/quality.py --queries 0           # all dev queries
-    python bench/quality.py --sets fa-hamshahri,en-cranfield --expand both
+    python bench/quality.py --sets fa-hamshahri,en-cranfield --expand auto,off,on
 
 Prints a table (and ``--json FILE`` writes the figures). Skips cleanly, exit 0,
 when the data is absent.
@@ -63,11 +63,12 @@ def run_set(
     n_queries: int,
     variant: str | None,
     cross: tuple[bool, ...] = (True,),
-    expand: tuple[bool, ...] = (False,),
+    expand: tuple[bool | None, ...] = (None,),
     depth: int = 1000,
 ) -> list[dict]:
     """One index of the set; one row per entry of ``cross`` (bridging on/off)
-    and of ``expand`` (pseudo-relevance feedback off/on), same index.
+    and of ``expand`` (pseudo-relevance feedback: None for the product's
+    default, topics only; True/False for every query), same index.
 
     The Whoosh-stock baseline is never bridged nor expanded.
     """
@@ -98,7 +99,7 @@ def run_set(
     ]
 
 
-def _documents(ix, text: str, cross: bool, expand: bool, depth: int) -> list[tuple[str, float]]:
+def _documents(ix, text: str, cross: bool, expand: bool | None, depth: int) -> list[tuple[str, float]]:
     """As ``bisearch run`` does: a query the parser refuses ("director, said: ...") ranks nothing."""
     try:
         return ix.search_documents(text, limit=depth, cross=cross, expand=expand)
@@ -111,8 +112,8 @@ def _row(name, system, stemmer, variant, report, queries, qrels, run, t_index, t
     m = evaluate(run, qrels)
     if system == "bisearch" and not bridged:
         system = "bisearch-nocross"
-    if expanded:
-        system += "+expand"
+    if system != "whoosh-stock" and expanded is not None:
+        system += "+expand" if expanded else "+noexpand"
     return {
         "set": name,
         "system": system,
@@ -144,9 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--expand",
-        default="off",
-        choices=["on", "off", "both"],
-        help="pseudo-relevance feedback (search.feedback, `bisearch run --expand`): on, off, or both rows from one index",
+        default="auto",
+        help="pseudo-relevance feedback (search.feedback): auto (the default: topics only), on, off, "
+        "or several, comma-separated, as rows from one index; both = off,on",
     )
     ap.add_argument(
         "--depth",
@@ -157,6 +158,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default="/tmp/bisearch-bench", help="scratch folder for the indexes")
     ap.add_argument("--json", dest="json_out", help="write the rows to this JSON file")
     args = ap.parse_args(argv)
+    modes = {"auto": None, "on": True, "off": False}
+    expand_modes = args.expand.replace("both", "off,on").split(",")
+    if not set(expand_modes) <= set(modes):
+        ap.error(f"--expand: {args.expand!r}; use auto, on, off or both, comma-separated")
     data = data_dir_or_exit(args.data)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -173,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             if name == "fa-qa" and args.variants:
                 plans += [("whoosh-stock", "none", v) for v in VARIANTS]
         cross = {"on": (True,), "off": (False,), "both": (True, False)}[args.cross]
-        expand = {"on": (True,), "off": (False,), "both": (False, True)}[args.expand]
+        expand = tuple(modes[m] for m in expand_modes)
         for system, stemmer, variant in plans:
             for row in run_set(
                 data,

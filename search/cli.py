@@ -291,13 +291,14 @@ def analyze_cmd(text: tuple[str, ...], trace: bool, as_json: bool) -> None:
 )
 @click.option("--tag", default="bisearch", show_default=True, help="Run tag (last column).")
 @click.option(
-    "--expand",
-    is_flag=True,
-    help="Add the words of each query's best documents (pseudo-relevance feedback): for topics, not questions.",
+    "--expand/--no-expand",
+    default=None,
+    help="Add the words of each query's best documents (pseudo-relevance feedback). "
+    "Default: for queries that look like topics (a few keywords), not for questions or sentences.",
 )
 @_INDEX_OPTION
 @handle_errors
-def run_cmd(queries_path: Path, output: Path, limit: int, tag: str, expand: bool, index_dir: Path | None) -> None:
+def run_cmd(queries_path: Path, output: Path, limit: int, tag: str, expand: bool | None, index_dir: Path | None) -> None:
     """Batch search: one TREC line per document (its best passage's score)."""
     from search.errors import QueryError
     from search.evaluate import read_queries, write_run

@@ -39,6 +39,7 @@ from search import config, layout, proximity
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.feedback import expand as expand_query
+from search.feedback import is_topic
 from search.highlight import make_snippet, matched_terms
 from search.locking import READERS_LOCK, ReaderPin, WriteLock
 from search.model import Document, Hit, Snippet, Span
@@ -742,21 +743,24 @@ class Index:
         )
 
     def search_documents(
-        self, query: str, *, limit: int = 100, cross: bool = True, expand: bool = False
+        self, query: str, *, limit: int = 100, cross: bool = True, expand: bool | None = None
     ) -> list[tuple[str, float]]:
         """Document ids ranked for ``query`` (what ``bisearch run`` writes).
 
         A document scores as its best passage, where its first passage also
         carries the whole document's text (the ``body`` field): document-level
         evidence for a document-level ranking. ``expand`` adds the words of
-        the best documents to the query (:mod:`search.feedback`): for topics
-        with many relevant documents, not for questions with one answer.
+        the best documents to the query (:mod:`search.feedback`); by default
+        (None) for a query that looks like a topic (a few keywords), not for a
+        question with one answer nor a sentence.
         """
         parsed = parse_query(self._doc_parser, query)
         if parsed.is_empty:
             return []
         searcher = self._current_searcher()
         q = bridge_query(parsed.query, query, self._analyzer).query if cross else parsed.query
+        if expand is None:
+            expand = is_topic(query, self._analyzer)
         if expand:
             q = expand_query(searcher, q, self._analyzer, query)
         # Pairs of the user's words, not of the words feedback added.

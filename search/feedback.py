@@ -7,19 +7,25 @@ the query once, takes the words that characterize those documents, and runs
 it again with them added at a lower weight (RM3, Lavrenko & Croft 2001).
 
 It pays off for *topics* with many relevant documents (dev: Hamshahri MAP
-+0.026, Cranfield +0.024) and costs known-item questions, where the one
++0.023, Cranfield +0.021) and costs known-item questions, where the one
 answer is already on top and the added words pull its neighbours up (dev:
-fa-qa MRR −0.015, SQuAD −0.026). So it is off by default and asked for with
-``expand=True`` (``--expand`` on the command line). Figures: README, Quality.
+fa-qa MRR −0.033, SQuAD −0.024), and sentences, whose words are all there
+already (cross-lingual sentence pairs: nDCG@10 −0.03). So by default
+(``expand=None``) it runs for queries that look like topics, :func:`is_topic`;
+``expand=True``/``False`` (``--expand``/``--no-expand``) decide for every
+query. Figures: README, Quality.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 
 from whoosh import query as wq
 
+from analyzers.chars import ARABIC_KAF, ARABIC_YEH, FARSI_YEH, KEHEH
+from analyzers.persian import QUESTION_WORDS
 from search.query import collect, map_scored
 
 #: Documents read for feedback, words added, and the share of the query's
@@ -32,6 +38,33 @@ FEEDBACK_WEIGHT = 0.5
 MIN_DOC_FREQ = 2
 #: Fields the added words are searched in (document text and passage text).
 EXPANSION_FIELDS = ("body", "text")
+
+
+#: A topic names its subject in a few words: TREC titles have two to five,
+#: Hamshahri's four or five once stopwords are gone.
+TOPIC_WORDS = 5
+#: English words that make a query a question (Persian: ``QUESTION_WORDS``).
+ENGLISH_QUESTION_WORDS = frozenset("what who whom whose when where which why how".split())
+_WORD_RX = re.compile(r"\w+")
+_FOLD = str.maketrans({ARABIC_YEH: FARSI_YEH, ARABIC_KAF: KEHEH})
+
+
+def is_topic(query_text: str, analyzer) -> bool:
+    """Does the query name a subject in a few keywords, where feedback helps?
+
+    Not if it is a question (a question word, or a question mark): it wants
+    one answer, and feedback drifts off it. Not if it has more than
+    :data:`TOPIC_WORDS` words once stopwords are gone: a sentence already
+    says what it means. Chosen on the dev sets, where no question and no
+    longer query gained from feedback on the whole (README, Quality).
+    """
+    if query_text.rstrip().endswith(("?", "\u061f")):  # ؟ ARABIC QUESTION MARK
+        return False
+    words = _WORD_RX.findall(query_text.lower().translate(_FOLD))
+    if any(w in ENGLISH_QUESTION_WORDS or w in QUESTION_WORDS for w in words):
+        return False
+    content = sum(1 for t in analyzer(query_text, mode="query") if not t.stopped)
+    return 0 < content <= TOPIC_WORDS
 
 
 def expand(searcher, q: wq.Query, analyzer, query_text: str, *, docs: int = FEEDBACK_DOCS) -> wq.Query:

@@ -533,6 +533,25 @@ def test_run_expand(runner, tmp_path: Path, seed_index_path: Path, queries_file:
     assert "--expand" in run(runner, "run", "--help").output
 
 
+def test_run_expands_topics_by_default(runner, tmp_path: Path, seed_index_path: Path):
+    """`run` expands a keyword topic, not a question; --expand/--no-expand decide for every query."""
+    lines = [{"id": "t", "text": "Tatarstan cooperation"}, {"id": "q", "text": "Where is Tatarstan?"}]
+    queries = write(tmp_path / "q.jsonl", "\n".join(json.dumps(q) for q in lines) + "\n")
+    runs = {}
+    for flag in (None, "--expand", "--no-expand"):
+        out = tmp_path / f"run{flag}.txt"
+        args = ["run", "--queries", queries, "-o", out, "--index", seed_index_path] + ([flag] if flag else [])
+        assert run(runner, *args).exit_code == 0
+        runs[flag] = {}
+        for line in out.read_text(encoding="utf-8").splitlines():
+            qid, _q0, doc, _rank, score, _tag = line.split()
+            runs[flag].setdefault(qid, []).append((doc, score))
+    # Expansion changes what both queries find, so each comparison can fail.
+    assert all(runs["--expand"][q] != runs["--no-expand"][q] for q in ("t", "q"))
+    assert runs[None]["t"] == runs["--expand"]["t"]
+    assert runs[None]["q"] == runs["--no-expand"]["q"]
+
+
 def test_run_with_a_bad_query_line_is_exit_3(runner, tmp_path: Path, seed_index_path: Path):
     """A malformed queries file exits 3 naming file:line, and writes no run file."""
     queries = write(tmp_path / "q.jsonl", '{"id": "q1", "text": "Isfahan"}\n{"id": "q2"}\n')

@@ -8,7 +8,7 @@ import pytest
 from whoosh import query as wq
 
 from search import Index
-from search.feedback import expand
+from search.feedback import expand, is_topic
 
 # A topic ("earthquake Bam") whose third report never names it: only the
 # words the first two share with it (shelters, rubble, tents) can find it.
@@ -29,7 +29,7 @@ def ix(tmp_path_factory) -> Index:
 
 
 def test_without_expansion_the_unnamed_report_is_not_found(ix):
-    assert "quake-3" not in [d for d, _s in ix.search_documents("earthquake Bam")]
+    assert "quake-3" not in [d for d, _s in ix.search_documents("earthquake Bam", expand=False)]
 
 
 def test_expansion_finds_the_report_that_shares_the_topic_words(ix):
@@ -65,3 +65,35 @@ def test_added_words_stay_inside_the_querys_exclusions_and_filters(tmp_path):
     assert "quake-ru" in [d for d, _s in index.search_documents("earthquake Bam", expand=True)]
     assert "quake-ru" not in [d for d, _s in index.search_documents("earthquake Bam NOT Russia", expand=True)]
     assert index.search_documents("earthquake Bam lang:fa", expand=True) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("earthquake Bam", True),  # a few keywords naming a subject
+        ("بازسازي شهر زلزله زده بم", True),  # Hamshahri style: Arabic yeh, no ZWNJ
+        ("راه هاي جلو گيري از ابتلا به ديابت", True),  # eight words, four once stopwords are gone
+        ("Where was the earthquake in Bam", False),  # an English question word
+        ("earthquake in Bam?", False),  # a question mark
+        ("زلزله بم کجا بود", False),  # a Persian question word
+        ("زلزله بم كجاست", False),  # ... in Arabic spelling (ك)
+        ("زلزله بم؟", False),  # the Arabic question mark
+        # A sentence: more than TOPIC_WORDS content words.
+        ("The earthquake in Bam destroyed the old citadel and most houses of the city", False),
+        ("the of and", False),  # stopwords only: nothing to expand
+        ("", False),
+    ],
+)
+def test_is_topic(ix, text, topic):
+    assert is_topic(text, ix._analyzer) is topic
+
+
+def test_by_default_a_topic_is_expanded_and_a_question_is_not(ix):
+    topic = ix.search_documents("earthquake Bam")
+    assert topic == ix.search_documents("earthquake Bam", expand=True)
+    assert "quake-3" in [d for d, _s in topic]
+    question = "Where was the earthquake in Bam?"
+    # The test can fail: expansion would find the third report for the question too.
+    assert "quake-3" in [d for d, _s in ix.search_documents(question, expand=True)]
+    assert ix.search_documents(question) == ix.search_documents(question, expand=False)
+    assert "quake-3" not in [d for d, _s in ix.search_documents(question)]
