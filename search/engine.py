@@ -36,6 +36,7 @@ from whoosh.index import EmptyIndexError
 
 import analyzers
 from search import config, layout, proximity
+from search.compounds import with_glued
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.feedback import expand as expand_query
@@ -704,14 +705,15 @@ class Index:
             flt = None
             if lang is not None:
                 flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
-            bridge = bridge_query(parsed.query, query, self._analyzer) if cross else Bridge(parsed.query)
+            direct_q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
+            bridge = bridge_query(direct_q, query, self._analyzer) if cross else Bridge(direct_q)
             pairs = proximity.query_pairs(parsed.query, query, self._analyzer)
             fetch = max(offset + limit, proximity.DEPTH) if pairs else offset + limit
             results = collect(searcher, bridge.query, fetch, filter=flt)
             total = len(results)  # exact: collect() scores every match, so it counts them too
             proximity.rerank(searcher, results, pairs)
             terms = matched_terms(bridge.query, searcher.reader()) if snippets else frozenset()
-            direct = matched_terms(parsed.query, searcher.reader()) if snippets and bridge.bridged else None
+            direct = matched_terms(direct_q, searcher.reader()) if snippets and bridge.bridged else None
             hits = []
             for rank, r in enumerate(results[offset : offset + limit], start=offset + 1):
                 hits.append(self._hit(r, rank, terms, snippets, bridge.keys, direct))
@@ -758,7 +760,8 @@ class Index:
         if parsed.is_empty:
             return []
         searcher = self._current_searcher()
-        q = bridge_query(parsed.query, query, self._analyzer).query if cross else parsed.query
+        q = with_glued(parsed.query, self._doc_parser, query, self._analyzer, searcher.reader())
+        q = bridge_query(q, query, self._analyzer).query if cross else q
         if expand is None:
             expand = is_topic(query, self._analyzer)
         if expand:

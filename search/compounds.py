@@ -1,0 +1,92 @@
+"""Persian compounds that a query spells with a space and a passage writes as one word.
+
+"رئال مادرید", "قطب نما", "سرما خوردگی": passages write such compounds with a
+ZWNJ (رئال‌مادرید) or glued, and the analyzer keeps them one word
+(رئالمادرید); a query writes them with a space, two words that match
+neither. The evaluation data's README counts 693 words that fa-qa's passages
+join with a ZWNJ and their questions write apart.
+
+So for each pair of neighbouring Persian words of the query whose glued
+spelling is a word of the index, that word is searched too, beside the
+query's own words, as if the user had typed it. (A quoted pair, ``"روابط
+عمومی"``, is the parser's: :func:`search.query._glued_alternatives`.)
+
+Only where it cannot misfire:
+
+* both halves are content words, each one term and no stopword: "راه های"
+  is a word and its suffix, which the analyzer already joins, and
+  "باشگاه است" ("the club is") would glue to a word nobody means;
+* both halves have at least three letters: "بم بم" (Bam) glues to بمبم,
+  which the stemmer cuts to بمب ("bomb");
+* the glued spelling is one term, neither half's, and found in the index.
+
+Dev (README, Quality): fa-qa MRR@10 0.908 → 0.914, and its spelling variants
+move together (ZWNJ removed 0.914, ZWNJ → space 0.916); Hamshahri, whose
+topics have no such compound, unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+
+from whoosh import query as wq
+
+from analyzers.chars import ZWNJ
+from search.query import map_scored
+
+#: Fewest letters of each half (see the module docstring: بم بم).
+MIN_PART = 3
+#: The field whose vocabulary decides whether the glued word exists.
+FIELD = "text"
+# Spaces (and Hamshahri's NBSP half-space) separate the query's words; a
+# quoted phrase becomes a mark that separates too, so its words never pair
+# with the words around it.
+_SPLIT_RX = re.compile(r"[\s\u00a0]+")
+_QUOTED_RX = re.compile(r'"[^"]*"')
+_PUNCT = "؟?!.,،:;«»()[]{}'\u061b"  # ؛ ARABIC SEMICOLON last
+
+
+def _persian_letters(word: str) -> bool:
+    return bool(word) and all(("\u0600" <= ch <= "\u06ff" and not ch.isdigit()) or ch == ZWNJ for ch in word)
+
+
+def glued_words(text: str, analyzer, reader, *, field: str = FIELD) -> list[str]:
+    """The glued spellings of the query's neighbouring Persian words that the index has."""
+    words = [w.strip(_PUNCT) for w in _SPLIT_RX.split(_QUOTED_RX.sub(' " ', text))]
+    out: list[str] = []
+    memo: dict[str, list[str]] = {}
+
+    def terms(word: str) -> list[str]:
+        if word not in memo:
+            memo[word] = [t.text for t in analyzer(word, mode="query") if not t.stopped]
+        return memo[word]
+
+    for a, b in pairwise(words):
+        if not (_persian_letters(a) and _persian_letters(b)):
+            continue
+        if min(len(a.replace(ZWNJ, "")), len(b.replace(ZWNJ, ""))) < MIN_PART:
+            continue
+        ta, tb = terms(a), terms(b)
+        if len(ta) != 1 or len(tb) != 1:
+            continue  # a stopword, or a word and its affix
+        glued = a + b
+        tg = terms(glued)
+        if len(tg) != 1 or tg[0] in (ta[0], tb[0]) or glued in out:
+            continue
+        if reader.doc_frequency(field, tg[0]) > 0:
+            out.append(glued)
+    return out
+
+
+def with_glued(q: wq.Query, parser, text: str, analyzer, reader) -> wq.Query:
+    """``q`` with the glued spellings of its spaced compounds added to its scored words.
+
+    They go inside the query's filters and exclusions (:func:`map_scored`),
+    parsed as the user's own words are (same fields and boosts).
+    """
+    words = glued_words(text, analyzer, reader)
+    if not words:
+        return q
+    extra = parser.parse(" ".join(words))
+    return map_scored(q, lambda scored: wq.Or([scored, extra]))
