@@ -34,7 +34,7 @@ from search.errors import (
 )
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and IDEs
-    from search.engine import Index, IngestReport, Results, Stats, TokenInfo, search
+    from search.engine import Index, IngestReport, QueryPlan, Results, Stats, TokenInfo, search
     from search.ingest import Skipped
     from search.model import Document, Hit, Snippet, Span
     from search.sync import RebuildReport, RemoveReport, SyncReport
@@ -53,6 +53,7 @@ __all__ = [
     "IngestReport",
     "InputError",
     "QueryError",
+    "QueryPlan",
     "RebuildReport",
     "RemoveReport",
     "Results",
@@ -70,6 +71,7 @@ __all__ = [
 _LAZY = {
     "Index": "search.engine",
     "IngestReport": "search.engine",
+    "QueryPlan": "search.engine",
     "Results": "search.engine",
     "Stats": "search.engine",
     "TokenInfo": "search.engine",

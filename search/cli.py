@@ -12,6 +12,7 @@ version · 5 index locked by another writer · 130 interrupted.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -246,14 +247,27 @@ def stats_cmd(index_dir: Path | None, as_json: bool) -> None:
 @cli.command("analyze")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--trace", is_flag=True, help="Show every analysis step for each token.")
-@click.option("--json", "as_json", is_flag=True, help="Print the tokens as JSON.")
+@click.option(
+    "--query", "as_query", is_flag=True, help="Show how TEXT is searched as a query: each rewriting step, on the index."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the tokens (or the query's steps) as JSON.")
+@_INDEX_OPTION
 @handle_errors
-def analyze_cmd(text: tuple[str, ...], trace: bool, as_json: bool) -> None:
-    """Show the tokens the index stores for TEXT, with offsets (like _analyze)."""
+def analyze_cmd(text: tuple[str, ...], trace: bool, as_query: bool, as_json: bool, index_dir: Path | None) -> None:
+    """Show the tokens the index stores for TEXT, with offsets (like _analyze).
+
+    With --query, show how TEXT is searched instead: the parsed words, the
+    glued spellings of spaced Persian compounds the index has, the bridges to
+    the other language, the English neighbours whose proximity re-ranks, and
+    whether `run` expands it as a topic.
+    """
     import analyzers
     from search.engine import analyze_text
 
     value = " ".join(text)
+    if as_query:
+        _explain(value, index_dir, as_json)
+        return
     ana = analyzers.BilingualAnalyzer()
     tokens = analyze_text(ana, value)
     chains = ana[-1].chains()
@@ -276,6 +290,26 @@ def analyze_cmd(text: tuple[str, ...], trace: bool, as_json: bool) -> None:
         click.echo(line)
         for s in r.get("steps", []):
             click.echo(f"{'':>18}{s['step']:<14} {s['out']}")
+
+
+def _explain(query: str, index_dir: Path | None, as_json: bool) -> None:
+    with _open(index_dir, for_search=True) as ix:
+        plan = ix.explain(query)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(plan), ensure_ascii=False, indent=2))
+        return
+    rows = [
+        ("query", plan.text),
+        ("parsed", plan.parsed),
+        ("compounds", ", ".join(plan.glued) or "-"),
+        ("searched", plan.searched if plan.searched != plan.parsed else "(as parsed)"),
+        ("proximity", ", ".join(f"{a} {b}" for a, b in plan.pairs) or "-"),
+        ("feedback", "on in `run` (a topic)" if plan.topic else "off in `run` (a question or a sentence)"),
+    ]
+    for label, value in rows:
+        click.echo(f"{label:<10} {value}")
+    for w in plan.warnings:
+        click.secho(f"warning: {w}", fg="yellow", err=True)
 
 
 # -- run / eval --------------------------------------------------------------

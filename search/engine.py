@@ -36,7 +36,7 @@ from whoosh.index import EmptyIndexError
 
 import analyzers
 from search import config, layout, proximity
-from search.compounds import with_glued
+from search.compounds import glued_words, with_glued
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.feedback import expand as expand_query
@@ -223,6 +223,30 @@ class TokenInfo:
     position: int
     surface: str
     script: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueryPlan:
+    """How a query is searched, step by step (``bisearch analyze --query``).
+
+    ``parsed`` is the user's words as the parser reads them (fields, and
+    stopwords and question words dropped); ``glued`` the glued spellings of
+    spaced Persian compounds added to them (:mod:`search.compounds`);
+    ``searched`` the query that runs, with those and the other language's
+    bridges (:mod:`search.crosslingual`); ``pairs`` the English neighbours
+    whose proximity re-ranks the top (:mod:`search.proximity`); ``topic``
+    whether ranking documents (``bisearch run``) expands it by default
+    (:mod:`search.feedback`).
+    """
+
+    text: str
+    parsed: str
+    glued: tuple[str, ...]
+    searched: str
+    bridged: bool
+    pairs: tuple[tuple[str, str], ...]
+    topic: bool
+    warnings: tuple[str, ...] = ()
 
 
 def document_hash(doc: Document) -> str:
@@ -673,6 +697,26 @@ class Index:
     def parse(self, query: str) -> ParsedQuery:
         """Parse a query string as :meth:`search` would (QueryError if hopeless)."""
         return parse_query(self._parser, query)
+
+    def explain(self, query: str, *, cross: bool = True) -> QueryPlan:
+        """Each step :meth:`search` takes from ``query`` to what it searches."""
+        parsed = self.parse(query)
+        searcher = self._current_searcher()
+        if parsed.is_empty:
+            return QueryPlan(query, str(parsed.query), (), str(parsed.query), False, (), False, parsed.warnings)
+        glued = tuple(glued_words(query, self._analyzer, searcher.reader()))
+        q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
+        bridge = bridge_query(q, query, self._analyzer) if cross else Bridge(q)
+        return QueryPlan(
+            text=query,
+            parsed=str(parsed.query),
+            glued=glued,
+            searched=str(bridge.query),
+            bridged=bridge.bridged,
+            pairs=proximity.query_pairs(parsed.query, query, self._analyzer),
+            topic=is_topic(query, self._analyzer),
+            warnings=parsed.warnings,
+        )
 
     def search(
         self,

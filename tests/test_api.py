@@ -50,6 +50,7 @@ EXPECTED_API = {
     "Stats",
     "SyncReport",
     "TokenInfo",
+    "QueryPlan",
     "__version__",
     "search",
 }

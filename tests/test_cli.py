@@ -469,6 +469,21 @@ def test_analyze_json(runner):
     assert all(t["steps"][-1]["out"] == t["term"] for t in traced)
 
 
+def test_analyze_query_shows_each_step(runner, seed_index_path: Path):
+    """`analyze --query` shows how a query is searched: compounds the index has, proximity pairs, feedback."""
+    result = run(runner, "analyze", "--query", "روابط عمومی Kazan Federal University", "--index", seed_index_path)
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    # The seeds write the compound glued (روابطعمومی); the query writes it with a space.
+    assert lines["compounds"] == "روابطعمومی"
+    assert "text:روابطعمومی" in lines["searched"]
+    assert lines["proximity"] == "kazan feder, feder universiti"
+    assert lines["feedback"].startswith("on")
+    plan = json.loads(run(runner, "analyze", "--query", "--json", "Where is Kazan?", "--index", seed_index_path).stdout)
+    assert plan["glued"] == [] and plan["topic"] is False
+    assert "kazan" in plan["parsed"]
+
+
 # -- run / eval ------------------------------------------------------------------
 
 

@@ -82,3 +82,12 @@ def test_filters_and_exclusions_still_hold(library):
     assert "zwnj" not in _ids(library.search("کتاب خانه -مرکزی", limit=5))
     assert "glued" in _ids(library.search("کتاب خانه -مرکزی", limit=5))
     assert _ids(library.search("کتاب خانه lang:en", limit=5)) == []
+
+
+def test_explain_shows_each_step(library):
+    plan = library.explain("کتاب خانه Super Bowl")
+    assert plan.glued == ("کتابخانه",)
+    assert "text:کتابخانه" in plan.searched and "کتابخانه" not in plan.parsed
+    assert plan.pairs == (("super", "bowl"),)
+    assert plan.topic is True  # four keywords, no question: `run` expands it
+    assert library.explain("کتاب خانه کجاست؟").topic is False
