@@ -23,8 +23,8 @@ from whoosh import query as wq
 
 from search import Index
 from search.crosslingual import bridge_query
-from search.engine import _MemoryFile
 from search.highlight import _has_tokens_of, find_spans
+from search.mapped import MemoryFile
 from search.suggest import PREFIX, _script_of_term, _terms_within
 
 #: Modules a search must never import: heavy, or only for writing or serving.
@@ -115,12 +115,22 @@ def _outcome(f, *args):
         return ValueError
 
 
+def test_segments_open_with_the_in_place_reader(seed_index):
+    """Opening an index installs MappedBufferFile where Whoosh's compound reader looks for BufferFile."""
+    from whoosh.filedb import compound
+
+    from search.mapped import MappedBufferFile
+
+    assert seed_index.search("Isfahan").total > 0
+    assert compound.BufferFile is MappedBufferFile
+
+
 def test_memory_file_reads_like_bytesio():
     """Every read, seek and tell answers as BytesIO over the same bytes would."""
     rng = random.Random(7)
     for _trial in range(200):
         data = bytes(rng.choice(b"ab\n\x00") for _ in range(rng.randrange(0, 60)))
-        ours, ref = _MemoryFile(memoryview(data)), io.BytesIO(data)
+        ours, ref = MemoryFile(memoryview(data)), io.BytesIO(data)
         for _ in range(40):
             op = rng.randrange(4)
             if op == 0:
@@ -138,7 +148,7 @@ def test_memory_file_reads_like_bytesio():
                 assert ours.readinto(a) == ref.readinto(b) and a == b
             assert ours.tell() == ref.tell()
     blob = b"header" + pickle.dumps({"a": [1, 2, 3]}) + b"tail"
-    f = _MemoryFile(memoryview(blob))
+    f = MemoryFile(memoryview(blob))
     f.seek(6)
     assert pickle.load(f) == {"a": [1, 2, 3]} and f.read() == b"tail"
 
