@@ -1,4 +1,4 @@
-"""Term-at-a-time scoring of OR queries: Whoosh's results, without its per-document loop.
+"""Term-at-a-time scoring of OR (and AND) queries: Whoosh's results, without its per-document loop.
 
 Whoosh scores a query document by document: every matching passage walks the
 whole tree of union matchers, and each term scores it through a chain of
@@ -22,21 +22,31 @@ nested), :func:`fast_collect` computes the same numbers a term at a time:
   the tree's own order, so every score is the float Whoosh computes.
 * The top N are taken in :class:`~whoosh.collectors.TopCollector`'s order
   (higher score first, then lower document number), and the total is the
-  number of matches, as Whoosh counts it.
+  number of matches, as Whoosh counts it. Collapsed by a column (the
+  documents of ``search_documents``), they are what
+  ``CollapseCollector(..., limit=1)`` keeps: each key's best match, the
+  earliest of equals (see :func:`_collapsed_top`).
 
-Prefix and fuzzy terms are such trees inside Whoosh too. Any other node
-below an OR (a phrase, an AND, a NOT) is stepped through with Whoosh's own
-matcher methods, as the union would step it; a query whose top is such a
-node (``oil AND price``, ``Iran -Russia``, a ``lang:`` clause), or a tree
-scored otherwise (another weighting model, a coordination ``scale``), is
-:class:`Unsupported`, and the caller runs Whoosh's loop as before.
+Prefix and fuzzy terms are such trees inside Whoosh too. ANDs are evaluated
+alike (the documents of both sides, their scores added), and so are the
+clauses a query's filters become (``lang:fa``, ``source:``, ``date:``,
+``NOT lang:en``): Whoosh scores a term of an unscored field by its weight, a
+date range by its constant and a NOT by its weight, and adds them in, so
+they are reproduced, not dropped. Any other node below an OR (a phrase, say)
+is stepped through with Whoosh's own matcher methods, as the union would
+step it, where it is still unstepped. A query whose top is another node (a
+phrase alone, ``Iran -Russia``'s AND NOT), that holds such a node where
+Whoosh has already stepped it (below an AND, or an OR of a small segment),
+or a tree scored otherwise (another weighting model, a coordination
+``scale``), is :class:`Unsupported`, and the caller runs Whoosh's loop as
+before.
 
 Scored postings of long posting lists are kept between queries (a bounded
 LRU, :data:`CACHE_POSTINGS`): common words come back in question after
 question, and they are what the slow queries spend their time on. An entry
 is keyed by the segment and by everything its scores depend on (term, idf,
-average length, K1, B), so it can never be stale; deletions are applied per
-query.
+average length, K1, B; a term of an unscored field, its weights alone), so it
+can never be stale; deletions are applied per query.
 """
 
 from __future__ import annotations
@@ -47,17 +57,20 @@ import struct
 import threading
 import weakref
 import zlib
-from collections import OrderedDict
+from array import array
+from collections import OrderedDict, defaultdict
 from io import BytesIO
 from itertools import accumulate, compress
 from pickle import load, loads
 
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, W3PerDocReader
+from whoosh.columns import VarBytesColumn
 from whoosh.matching import ListMatcher, NullMatcherClass, UnionMatcher, WrappingMatcher
+from whoosh.matching.binary import IntersectionMatcher
 from whoosh.matching.combo import ArrayUnionMatcher
-from whoosh.matching.wrappers import FilterMatcher
+from whoosh.matching.wrappers import FilterMatcher, InverseMatcher
 from whoosh.reading import SegmentReader
-from whoosh.scoring import BM25FScorer
+from whoosh.scoring import BM25FScorer, WeightScorer
 from whoosh.searching import Results
 from whoosh.util.numeric import byte_to_length
 
@@ -123,14 +136,25 @@ def clear_caches() -> None:
     _normtabs.clear()
 
 
-def fast_collect(searcher, q, limit: int | None, *, filter=None) -> Results:
-    """Whoosh's ``TopCollector``/``UnlimitedCollector`` results for ``q``, computed a term at a time.
+def fast_collect(searcher, q, limit: int | None, *, filter=None, collapse: str | None = None) -> Results:
+    """Whoosh's ``TopCollector``/``UnlimitedCollector`` results for ``q``, computed a term at a time;
+    with ``collapse``, those of ``CollapseCollector(that collector, collapse, limit=1)``.
 
     Raises :class:`Unsupported` (before anything is returned) when the query
-    is not an OR tree (see the module's docstring) scored by BM25F.
+    is not a tree of ORs, ANDs and filter clauses (see the module's
+    docstring) scored by BM25F, or the search is one this module does not
+    reproduce (below).
     """
     if getattr(searcher.weighting, "use_final", False):
         raise Unsupported("final()")
+    if limit is not None and limit < 1:
+        raise Unsupported("limit")  # Whoosh's TopCollector(0) fails on the first match
+    if collapse is not None and filter is not None:
+        # Whoosh's FilterCollector hands its matches straight to the top
+        # collector, past CollapseCollector.collect_matches: nothing is
+        # collapsed. Nobody asks for both; leave that to Whoosh.
+        raise Unsupported("collapse with a filter")
+    names = _collapse_names(searcher, collapse) if collapse is not None else None
     context = searcher.context()
     allow = _allowed(searcher, filter) if filter else None
     parts = []
@@ -144,8 +168,13 @@ def fast_collect(searcher, q, limit: int | None, *, filter=None) -> Results:
         parts.append(scores)
     # A part may be a cached dict: never modified, only read.
     found: dict[int, float] = parts[0] if len(parts) == 1 else {d: s for p in parts for d, s in p.items()}
-    total = len(found)
     unlimited = limit is None or limit >= searcher.doc_count()
+    if names is not None:
+        top = _collapsed_top(found, names, None if unlimited else limit)
+        r = _CollapsedResults(searcher, q, [(s, d) for d, s in top])
+        r._found, r._names, r._unlimited = found, names, unlimited
+        return r
+    total = len(found)
     if unlimited or total <= limit:
         top = _tie_order(list(found.items()))
     else:
@@ -174,6 +203,163 @@ class _FastResults(Results):
         if self.docset is None:
             self.docset = set(self.searcher.docs_for_query(self.q))
         return self.docset
+
+    def has_exact_length(self) -> bool:
+        return True
+
+
+# -- collapsing (CollapseCollector(c, field, limit=1)) ----------------------
+#
+# Whoosh steps through the matches in docnum order. A match whose key (the
+# field's column value, as its name) is empty is always collected; otherwise
+# it is collected if it is its key's first match or scores strictly more than
+# the key's best so far, which is then removed from the collector. The top
+# collector's heap thereby always holds the N best of the keys' current
+# bests (a removed best was either in the heap, then its successor takes
+# its place, or it was not, then removing it changes nothing), so the hits
+# are the N first of the keys' bests in TopCollector's order (score
+# descending, docnum ascending), and a key's best is its highest-scoring
+# match, the earliest of equals: the first match of its key in that order.
+# The total (TopCollector counts every collect) and, for an unlimited
+# search, the docset (UnlimitedCollector keeps every collected docnum) need
+# the docnum-order pass; they are worked out only when asked for.
+
+
+class _CollapsedResults(_FastResults):
+    """Results of a collapsed search; the total, docset and collapsed counts worked out when asked for."""
+
+    _found: dict[int, float]
+    _names: list
+    _unlimited: bool
+    _collapsed_counts = None
+    _collected = None
+
+    def _stepped(self) -> None:
+        total, collected, counts = _collapse_pass(self._found, self._names)
+        self._total, self._collected, self._collapsed_counts = total, collected, counts
+
+    def __len__(self) -> int:
+        if self._total is None:
+            self._stepped()
+        return self._total
+
+    def docs(self):
+        if self.docset is None:
+            if self._unlimited:  # UnlimitedCollector's docset: every docnum it collected
+                if self._collected is None:
+                    self._stepped()
+                self.docset = set(self._collected)
+            else:  # TopCollector's: every match of the query
+                self.docset = set(self.searcher.docs_for_query(self.q))
+        return self.docset
+
+    @property
+    def collapsed_counts(self):
+        """{key: documents dropped for it}, as CollapseCollector reports them."""
+        if self._collapsed_counts is None:
+            self._stepped()
+        return self._collapsed_counts
+
+
+def _collapsed_top(found: dict[int, float], names: list, limit: int | None) -> list[tuple[int, float]]:
+    """The ``limit`` (all if None) best (docnum, score), at most one a key, as CollapseCollector keeps them.
+
+    Walks TopCollector's order keeping each key's first match; the order is
+    built a prefix at a time (the ``m`` best matches), longer until enough
+    keys are found.
+    """
+    n = len(found)
+    m = n if limit is None else min(n, max(2 * limit, 64))
+    while True:
+        order = _tie_order(list(found.items())) if m >= n else _top(found, m)
+        out: list[tuple[int, float]] = []
+        seen: set = set()
+        for d, s in order:
+            k = names[d]
+            if k:
+                if k in seen:
+                    continue
+                seen.add(k)
+            out.append((d, s))
+            if len(out) == limit:
+                return out
+        if m >= n:
+            return out
+        m = min(n, 4 * m)
+
+
+def _collapse_pass(found: dict[int, float], names: list) -> tuple[int, list[int], defaultdict]:
+    """CollapseCollector's pass in docnum order: (collects, docnums collected, {key: documents dropped})."""
+    best: dict = {}
+    collected: list[int] = []
+    counts: defaultdict = defaultdict(int)
+    for d in sorted(found):
+        s = found[d]
+        k = names[d]
+        if k:
+            b = best.get(k)
+            if b is not None and not s > b:
+                counts[k] += 1
+                continue
+            best[k] = s
+        collected.append(d)
+    return len(collected), collected, counts
+
+
+def _collapse_names(searcher, fieldname: str) -> list:
+    """The collapse key (the name of its column value) of every document, by global docnum.
+
+    As Whoosh's ColumnCategorizer reads them: per segment, the column reader
+    ``reader.column_reader(field, translate=False)`` (a segment without the
+    column gives the column's default), named by the field's
+    ``from_column_value``. Cached on the searcher.
+    """
+    cache = searcher.__dict__.setdefault("_bisearch_keys", {})
+    names = cache.get(fieldname)
+    if names is not None:
+        return names
+    if not isinstance(fieldname, str) or fieldname not in searcher.schema:
+        raise Unsupported("collapse facet")
+    fieldobj = searcher.schema[fieldname]
+    if not searcher.reader().has_column(fieldname):
+        raise Unsupported("collapse by postings")  # Whoosh's PostingCategorizer
+    per = []
+    expected = 0
+    for subsearcher, offset in searcher.leaf_searchers():
+        reader = subsearcher.reader()
+        if type(reader) is not SegmentReader or offset != expected:
+            raise Unsupported("reader")
+        per.append(_segment_names(reader, fieldname, fieldobj))
+        expected += reader.doc_count_all()
+    names = per[0] if len(per) == 1 else [k for p in per for k in p]
+    if len(cache) >= 4:
+        cache.clear()
+    cache[fieldname] = names
+    return names
+
+
+def _segment_names(reader, fieldname: str, fieldobj) -> list:
+    """One segment's collapse keys (cached on its reader: column values never change)."""
+    cache = reader.__dict__.setdefault("_bisearch_keys", {})
+    names = cache.get(fieldname)
+    if names is None:
+        creader = reader.column_reader(fieldname, reverse=False, translate=False)
+        n = reader.doc_count_all()
+        if type(creader) is VarBytesColumn.Reader and len(creader._lengths) == n:
+            # Its __getitem__ for every document, from one read of the data.
+            lengths, offsets = creader._lengths, creader._offsets
+            size = offsets[-1] + lengths[-1] if n else 0
+            data = bytes(creader._dbfile.get(creader._basepos, size)) if size else b""
+            values = [data[o : o + ln] for o, ln in zip(offsets, lengths, strict=True)]
+        else:
+            values = [creader.sort_key(i) for i in range(n)]
+        try:
+            named = {v: fieldobj.from_column_value(v) for v in set(values)}
+        except Exception:  # Whoosh would fail on such a value only when it meets it
+            raise Unsupported("collapse key") from None
+        names = [named[v] for v in values]
+        cache[fieldname] = names
+    return names
 
 
 def _allowed(searcher, flt):
@@ -231,6 +417,26 @@ def _evaluate(m, reader, *, top: bool = True, fresh: bool = True) -> tuple[dict[
         return {d: s * boost for d, s in child.items()}, True
     if cls is NullMatcherClass:
         return {}, True
+    if cls is IntersectionMatcher:
+        # AND: the documents of both, scored a + b. Its constructor has moved
+        # both children to their first common document: not fresh.
+        a, _own = _evaluate(m.a, reader, top=False, fresh=False)
+        b, _own = _evaluate(m.b, reader, top=False, fresh=False)
+        if len(a) <= len(b):
+            return {d: s + b[d] for d, s in a.items() if d in b}, True
+        return {d: a[d] + s for d, s in b.items() if d in a}, True
+    if cls is InverseMatcher:
+        # NOT (as an AND's clause): every document of the segment that is not
+        # deleted (``missing``) and not matched by its child, each weighing
+        # ``_weight``. The child is unscored (a boolean context), stepped by
+        # the constructor.
+        excluded = _ids(m.child, reader)
+        missing = m.missing
+        if missing == reader.is_deleted and not reader.has_deletions():
+            kept = (d for d in range(m.limit) if d not in excluded)
+        else:
+            kept = (d for d in range(m.limit) if d not in excluded and not missing(d))
+        return dict.fromkeys(kept, m._weight), True
     if cls is ArrayUnionMatcher:
         if not m._scored:
             raise Unsupported("unscored array union")
@@ -257,6 +463,30 @@ def _evaluate(m, reader, *, top: bool = True, fresh: bool = True) -> tuple[dict[
     return out, True
 
 
+def _ids(m, reader) -> set[int]:
+    """The documents an unscored matcher (a NOT's child, built in a boolean context) matches."""
+    cls = type(m)
+    if cls is W3LeafMatcher or cls is ListMatcher:
+        return set(_postings(m)[0])
+    if cls is FilterMatcher:
+        child = _ids(m.child, reader)
+        return child.difference(m._ids) if m._exclude else child.intersection(m._ids)
+    if cls is UnionMatcher:
+        return _ids(m.a, reader) | _ids(m.b, reader)
+    if cls is ArrayUnionMatcher and not m._scored:  # every posting marks its document 1: all are matches
+        out: set[int] = set()
+        for sub in m._submatchers:
+            out |= _ids(sub, reader)
+        return out
+    if cls is IntersectionMatcher:
+        return _ids(m.a, reader) & _ids(m.b, reader)
+    if cls is WrappingMatcher:
+        return _ids(m.child, reader)
+    if cls is NullMatcherClass:
+        return set()
+    raise Unsupported(f"unscored {cls.__name__}")
+
+
 def _union(a: dict[int, float], own_a: bool, b: dict[int, float], own_b: bool) -> tuple[dict[int, float], bool]:
     """UnionMatcher: a document in both children scores the sum, else its one child's score."""
     if not a:
@@ -274,8 +504,15 @@ def _union(a: dict[int, float], own_a: bool, b: dict[int, float], own_b: bool) -
 
 
 def _leaf(m, reader) -> tuple[dict[int, float], bool]:
-    """The postings of one term matcher, each scored exactly as its BM25F scorer scores it."""
+    """The postings of one term matcher, each scored exactly as its BM25F scorer scores it.
+
+    A field that is not scorable (``lang:fa``, ``source:``) has a
+    :class:`~whoosh.scoring.WeightScorer`, and a constant-score list (a date
+    range) none: both score a posting by its weight.
+    """
     scorer = m.scorer if type(m) is W3LeafMatcher else m._scorer
+    if type(scorer) is WeightScorer or (scorer is None and type(m) is ListMatcher):
+        return _weights_leaf(m, reader)
     if type(scorer) is not BM25FScorer:
         raise Unsupported(f"scorer {type(scorer).__name__}")
     fieldname, tbytes = m._term
@@ -293,10 +530,31 @@ def _leaf(m, reader) -> tuple[dict[int, float], bool]:
         # with the last term precomputed per length byte in the same order.
         scores = {d: idf * ((w * k1p) / (w + norm[lengths[d]])) for d, w in zip(ids, weights, strict=True)}
     except (TypeError, IndexError):
-        # A posting without a stored length: Whoosh's own scorer fails on it
-        # too; let it say so.
-        raise Unsupported("posting without a field length") from None
+        # A posting whose document has length byte 0 in the segment's length
+        # column (Whoosh and our writer store a length only when the field's
+        # frequencies add up to more than 0, so only a posting of frequency 0
+        # gets there). W3PerDocReader.doc_field_length then returns None, not
+        # its default, and bm25() fails on ``B * None``: a TypeError, which
+        # Whoosh's loop, run instead, raises as before.
+        raise Unsupported("posting with length byte 0") from None
     if len(scores) >= CACHE_MIN_POSTINGS:
+        _cache.put(reader, key, scores)
+        return scores, False
+    return scores, True
+
+
+def _weights_leaf(m, reader) -> tuple[dict[int, float], bool]:
+    """{docnum: weight} of a term matcher: its ``weight()`` at each posting, what its score is."""
+    key = None
+    if type(m) is W3LeafMatcher:
+        fieldname, tbytes = m._term
+        key = (fieldname, tbytes, "weight")
+        cached = _cache.get(reader, key)
+        if cached is not None:
+            return cached, False
+    ids, weights = _postings(m)
+    scores = dict(zip(ids, weights, strict=True))
+    if key is not None and len(scores) >= CACHE_MIN_POSTINGS:
         _cache.put(reader, key, scores)
         return scores, False
     return scores, True
@@ -338,7 +596,9 @@ def _postings(m) -> tuple[list[int], list[float]]:
         if block_weights is None:
             weights.extend([1.0] * count)
         elif isinstance(block_weights, float):
-            weights.extend([block_weights] * count)
+            # One weight for the block: Whoosh reads it into an array("f"). (Both
+            # writers store it rounded to float32 already: no change, in practice.)
+            weights.extend([array("f", (block_weights,))[0]] * count)
         else:
             weights.extend(block_weights)
         if last:
@@ -388,7 +648,14 @@ def _ids_and_weights(data: bytes, count: int):
 
 
 def _lengths(reader, fieldname: str) -> bytes:
-    """The segment's length byte of ``fieldname`` for every document (0: none stored)."""
+    """The segment's length byte of ``fieldname`` for every document, as BM25F's scorer reads it.
+
+    A segment without a length column for the field (none of its documents
+    had a length, yet a term has postings: frequencies of 0) reads as length
+    1 for every document: the default the scorer passes to
+    ``doc_field_length``. Within a column, a byte 0 is no length at all (see
+    :func:`_normtab`).
+    """
     cache = reader.__dict__.setdefault("_bisearch_lengths", {})
     col = cache.get(fieldname)
     if col is None:
@@ -397,16 +664,21 @@ def _lengths(reader, fieldname: str) -> bytes:
         perdoc = reader._perdoc
         colreader = perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
         if colreader is None:
-            raise Unsupported("no length column")
-        n = colreader._count
-        col = bytes(colreader._dbfile.get(colreader._basepos, n))
-        col += bytes(max(0, perdoc._doccount - n))
+            col = b"\x01" * perdoc._doccount  # byte_to_length(1) == 1
+        else:
+            n = colreader._count
+            col = bytes(colreader._dbfile.get(colreader._basepos, n))
+            col += bytes(max(0, perdoc._doccount - n))
         cache[fieldname] = col
     return col
 
 
 def _normtab(k1: float, b: float, avgfl: float) -> list[float | None]:
-    """``K1 * ((1 - B) + B * fl / avgfl)`` for each length byte (None for 0: no length)."""
+    """``K1 * ((1 - B) + B * fl / avgfl)`` for each length byte.
+
+    None for byte 0: ``doc_field_length`` returns None for it (it decodes
+    only a non-zero byte), and Whoosh's bm25() fails on that length.
+    """
     key = (k1, b, avgfl)
     tab = _normtabs.get(key)
     if tab is None:

@@ -240,17 +240,17 @@ def collect(searcher, q: wq.Query, limit: int | None, *, filter=None, collapse: 
     and fa-qa dev questions, 200 each, side by side), so nothing is pruned.
 
     Queries that are ORs of terms (nearly all) are scored a term at a time
-    by :mod:`search.fastscore`: the same hits, order, scores and total,
-    without Whoosh's per-document loop; anything else runs the loop below.
+    by :mod:`search.fastscore`, collapsed or not: the same hits, order,
+    scores and total, without Whoosh's per-document loop; anything else runs
+    the loop below.
     """
-    if collapse is None:
-        from search import fastscore
+    from search import fastscore
 
-        if fastscore.ENABLED:
-            try:
-                return fastscore.fast_collect(searcher, q, limit, filter=filter)
-            except fastscore.Unsupported:
-                pass
+    if fastscore.ENABLED:
+        try:
+            return fastscore.fast_collect(searcher, q, limit, filter=filter, collapse=collapse or None)
+        except fastscore.Unsupported:
+            pass
     if limit is None or limit >= searcher.doc_count():
         c = UnlimitedCollector()  # what Whoosh does too: it never prunes
     else:

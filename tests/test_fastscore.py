@@ -2,11 +2,15 @@
 
 Every check runs the same query twice through :func:`search.query.collect`,
 once with the fast path and once with it switched off, and asks for the same
-hits in the same order, the same scores (to 1e-9, relative; in practice they
-are bit-identical) and the same total. The indexes are built here from
-generated mixed Persian/English passages in the product's schema: one
-segment and several, with and without deleted passages, below and above the
-5,000-document line where Whoosh changes how it ORs terms.
+hits in the same order, the same scores (bit for bit) and the same total;
+collapsed by document (``collapse="doc_id"``, what ``search_documents`` and
+pseudo-relevance feedback ask for), also the same collapsed counts and
+docset. The indexes are built here from generated mixed Persian/English
+passages in the product's schema: one segment and several, with and without
+deleted passages, below and above the 5,000-document line where Whoosh
+changes how it ORs terms; the collapse indexes spread a document's passages
+over segments, leave some passages without a document and repeat passages
+word for word, so that scores tie within and across documents.
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import whoosh.formats
 import whoosh.index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -116,8 +122,7 @@ def _same(searcher, q, limit, flt=None) -> int:
         old = collect(searcher, q, limit, filter=flt)
     new = fast_collect(searcher, q, limit, filter=flt)
     assert [d for _s, d in new.top_n] == [d for _s, d in old.top_n], q
-    for (s_new, _), (s_old, _) in zip(new.top_n, old.top_n, strict=True):
-        assert s_new == pytest.approx(s_old, rel=1e-9, abs=0), q
+    assert new.top_n == old.top_n, q  # the scores too, bit for bit
     assert len(new) == len(old), q
     # What the rest of the code reads from a hit.
     for a, b in zip(new[:limit], old[:limit], strict=True):
@@ -258,16 +263,14 @@ def test_random_or_queries(indexes, name):
 @pytest.mark.parametrize(
     "text",
     [
-        "oil AND price",
         "Iran -Russia",
         "ایران NOT روسیه",
-        "ایران lang:fa",  # filter clause: ANDed in
-        "date:[2020-01-01 TO 2024-12-31] oil",
+        'lang:fa "بانک مرکزی" نفت',  # a phrase below an AND: its constructor has stepped it
         "text:نفت",  # one phrase-able term: a plain term matcher, but see below
     ],
 )
 def test_other_shapes_fall_back(indexes, text):
-    """A query whose top is not an OR of terms (AND, AND NOT, a filter) runs Whoosh's own loop."""
+    """A query whose top is an AND NOT, or that holds a node an AND has stepped already, runs Whoosh's own loop."""
     ix = indexes["three"]
     parser = make_parser(ix.schema)
     q = parse_query(parser, text).query
@@ -411,3 +414,390 @@ def test_block_ids_and_weights_as_unpickled(ids, data, values):
     got = fastscore._ids_and_weights(block, count)
     assert got == pickle.loads(block)[:2]
     assert type(got[1]) is type(weights)
+
+
+# -- collapsed searches (collect(..., collapse="doc_id"), as search_documents runs them) ----
+
+
+def _build_collapse(path: Path, sizes: tuple[int, ...], delete_every: int = 0, seed: int = 5) -> Path:
+    """Passages of documents spread over segments, some without a document, many ties.
+
+    A passage's ``doc_id`` is drawn from a pool (so a document's passages sit
+    in several segments, in any order); a few have none or an empty one
+    (never collapsed); a quarter repeat an earlier passage word for word,
+    under its document or another, so that scores tie within a document and
+    across documents.
+    """
+    path.mkdir(parents=True)
+    ix = whoosh.index.create_in(str(path), build_schema())
+    rng = random.Random(seed)
+    total = sum(sizes)
+    earlier: list[dict] = []
+    made = 0
+    for size in sizes:
+        w = ix.writer()
+        for _ in range(size):
+            if earlier and rng.random() < 0.25:
+                fields = dict(rng.choice(earlier))
+            else:
+                fields = _passage(rng)
+                if rng.random() < 0.7:
+                    fields["date"] = datetime(rng.randint(2019, 2025), rng.randint(1, 12), rng.randint(1, 28))
+                if rng.random() < 0.5:
+                    fields["source"] = rng.choice(("news", "wiki", "blog"))
+            earlier.append(fields)
+            r = rng.random()
+            if r < 0.04:
+                doc = {}
+            elif r < 0.06:
+                doc = {"doc_id": ""}
+            else:
+                doc = {"doc_id": f"d{rng.randrange(total // 4)}"}
+            w.add_document(pid=f"p{made}", ordinal=made % 3, **doc, **fields)
+            made += 1
+        w.commit(merge=False)
+    if delete_every:
+        w = ix.writer()
+        for i in range(0, made, delete_every):
+            w.delete_by_term("pid", f"p{i}")
+        w.commit(merge=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def collapse_indexes(tmp_path_factory) -> dict[str, whoosh.index.Index]:
+    base = tmp_path_factory.mktemp("fastscore-collapse")
+    specs = {"one": ((700,), 0), "three": ((300, 300, 300), 0), "deleted": ((400, 400), 5), "large": ((5200, 250), 9)}
+    return {name: whoosh.index.open_dir(str(_build_collapse(base / name, *spec))) for name, spec in specs.items()}
+
+
+def _same_collapsed(searcher, q, limit, field="doc_id") -> int:
+    """Assert the fast path collapses as CollapseCollector does; returns the total."""
+    with _whoosh_only():
+        old = collect(searcher, q, limit, collapse=field)
+    new = fast_collect(searcher, q, limit, collapse=field)  # raises if not evaluated
+    assert new.top_n == old.top_n, q  # docnums, order and scores, exactly
+    assert len(new) == len(old), q  # what Whoosh counts: every collect, replaced bests too
+    assert dict(new.collapsed_counts) == dict(old.collapsed_counts), q
+    assert new.docs() == old.docs(), q
+    for a, b in zip(new[:limit], old[:limit], strict=True):
+        assert a.docnum == b.docnum and a.fields() == b.fields() and a.score == b.score
+        assert a.get(field) == b.get(field)
+    return len(old)
+
+
+@pytest.mark.parametrize("name", ["one", "three", "deleted", "large"])
+def test_collapsed_is_whoosh(collapse_indexes, name):
+    ix = collapse_indexes[name]
+    analyzer = ix.schema["text"].analyzer
+    with ix.searcher(weighting=scoring()) as s:
+        assert len(s.leaf_searchers()) == {"one": 1, "three": 3, "deleted": 2, "large": 2}[name]
+        reader = s.reader()
+        keys = [f.get("doc_id") for _n, f in reader.iter_docs()]
+        assert None in keys and "" in keys  # passages without a document
+        totals = []
+        limits = (1, 10, None) if name == "large" else (1, 2, 5, 10, 50, 1000, None)
+        for q in _queries(ix.schema, analyzer):
+            for limit in limits:
+                totals.append(_same_collapsed(s, q, limit))
+        assert max(totals) > 100
+
+
+def test_collapse_ties_are_covered(collapse_indexes):
+    """The indexes do hold what the tie rules are about: equal scores within a document and across documents."""
+    ix = collapse_indexes["three"]
+    q = parse_query(make_parser(ix.schema), "ایران oil نفت").query
+    with ix.searcher(weighting=scoring()) as s:
+        found = fast_collect(s, q, None)
+        by_score: dict[float, list[int]] = {}
+        for score, d in found.top_n:
+            by_score.setdefault(score, []).append(d)
+        keys = [s.stored_fields(d).get("doc_id") for d in range(s.doc_count_all())]
+        within = across = False
+        for ds in by_score.values():
+            ks = [keys[d] for d in ds if keys[d]]
+            within |= len(ks) > len(set(ks))
+            across |= len(set(ks)) > 1
+        assert within and across
+        # A document's passages in more than one segment.
+        offsets = [off for _sub, off in s.leaf_searchers()]
+        seg = {}
+        for d, k in enumerate(keys):
+            seg.setdefault(k, set()).add(sum(d >= o for o in offsets))
+        assert any(len(v) > 1 for k, v in seg.items() if k)
+        for limit in (1, 3, 10, 30, None):
+            _same_collapsed(s, q, limit)
+
+
+def test_collapse_limit_below_and_above_the_matches(collapse_indexes):
+    ix = collapse_indexes["deleted"]
+    q = wq.Or([wq.Term("text", "کجاست"), wq.Term("text", "kyoto"), wq.Term("title", "ایران")])
+    with ix.searcher(weighting=scoring()) as s:
+        n = len(fast_collect(s, q, None, collapse="doc_id").top_n)
+        assert n > 5
+        for limit in (1, n - 1, n, n + 1, s.doc_count() - 1, s.doc_count(), s.doc_count() + 5):
+            _same_collapsed(s, q, limit)
+        assert _same_collapsed(s, wq.Term("text", "nosuchword"), 10) == 0
+
+
+@pytest.mark.parametrize("name", ["three", "large"])
+def test_random_collapsed_or_queries(collapse_indexes, name):
+    ix = collapse_indexes[name]
+    analyzer = ix.schema["text"].analyzer
+    with ix.searcher(weighting=scoring()) as s:
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(_or_trees(analyzer), st.sampled_from([1, 2, 5, 10, 100, 1000, None]), st.booleans())
+        def check(q, limit, normalized):
+            _same_collapsed(s, q.normalize() if normalized else q, limit)
+
+        check()
+
+
+def test_collapse_on_a_union_tree_of_a_small_index(collapse_indexes, monkeypatch):
+    monkeypatch.setattr(wq.Or, "matcher_type", wq.Or.DEFAULT_MATCHER)
+    ix = collapse_indexes["deleted"]
+    with ix.searcher(weighting=scoring()) as s:
+        for q in _queries(ix.schema, ix.schema["text"].analyzer):
+            for limit in (3, None):
+                _same_collapsed(s, q, limit)
+
+
+def test_collapse_by_another_column(collapse_indexes):
+    """Any column-backed field collapses alike (here ``pid``'s would not be: it has no column)."""
+    ix = collapse_indexes["three"]
+    q = parse_query(make_parser(ix.schema), "oil ایران market").query
+    with ix.searcher(weighting=scoring()) as s:
+        with pytest.raises(Unsupported):
+            fast_collect(s, q, 10, collapse="pid")  # no column: Whoosh collapses by postings
+        with _whoosh_only():
+            old = collect(s, q, 10, collapse="pid")
+        new = collect(s, q, 10, collapse="pid")
+        assert new.top_n == old.top_n and len(new) == len(old)
+
+
+def test_collapse_with_a_filter_is_left_to_whoosh(collapse_indexes):
+    """Whoosh's FilterCollector feeds the top collector directly (nothing is collapsed): not reproduced, deferred."""
+    ix = collapse_indexes["three"]
+    q = parse_query(make_parser(ix.schema), "oil ایران").query
+    flt = wq.Term("lang", "fa")
+    with ix.searcher(weighting=scoring()) as s:
+        with pytest.raises(Unsupported):
+            fast_collect(s, q, 10, filter=flt, collapse="doc_id")
+        with _whoosh_only():
+            old = collect(s, q, 10, filter=flt, collapse="doc_id")
+        new = collect(s, q, 10, filter=flt, collapse="doc_id")
+        assert new.top_n == old.top_n and len(new) == len(old)
+
+
+def _documents(rng: random.Random, n: int) -> list[dict]:
+    docs = []
+    for i in range(n):
+        if docs and rng.random() < 0.15:  # a duplicate under another id: tied documents
+            docs.append({**docs[rng.randrange(len(docs))], "id": f"doc{i}"})
+            continue
+        paras = "\n\n".join(_passage(rng)["text"] for _ in range(rng.randint(1, 5)))
+        docs.append({"id": f"doc{i}", "text": paras, "title": _passage(rng).get("title")})
+    return docs
+
+
+def test_search_documents_unchanged(tmp_path, monkeypatch):
+    """End to end: search_documents, with and without feedback, ranks the same documents with the same scores."""
+    calls = {"fast": 0, "refused": 0}
+    real = fastscore.fast_collect
+
+    def counted(*args, **kwargs):
+        try:
+            r = real(*args, **kwargs)
+        except Unsupported:
+            calls["refused"] += 1
+            raise
+        calls["fast"] += 1
+        return r
+
+    monkeypatch.setattr(fastscore, "fast_collect", counted)
+    docs = _documents(random.Random(11), 150)
+    with Index(tmp_path / "ix") as ix:
+        ix.add(docs[:70])
+        ix.add(docs[70:])
+        ix.remove([f"doc{i}" for i in range(0, 150, 8)])
+        assert len(ix._current_searcher().leaf_searchers()) > 1
+        texts = ["نفت ایران", "Isfahan oil", "همکاری روسیه", "When did Tehran bank raise the price?", "کتابخانه", "the of"]
+        for text in texts:
+            for limit in (1, 5, 20, 1000):
+                for expand in (False, True):
+                    new = ix.search_documents(text, limit=limit, expand=expand)
+                    with _whoosh_only():
+                        old = ix.search_documents(text, limit=limit, expand=expand)
+                    assert new == old, (text, limit, expand)  # ids, order, scores (floats, exactly)
+                    assert len(set(d for d, _s in new)) == len(new)
+    assert calls["fast"] > 0 and calls["refused"] == 0
+
+
+@pytest.mark.parametrize("name", ["three", "large"])
+def test_feedback_expanded_queries(collapse_indexes, name):
+    """The queries pseudo-relevance feedback builds (with the first search collapsed too) evaluate exactly."""
+    from search.feedback import expand
+
+    ix = collapse_indexes[name]
+    analyzer = ix.schema["text"].analyzer
+    parser = make_parser(ix.schema, fields=("title", "text", "body"), boosts={"body": 2.0})
+    with ix.searcher(weighting=scoring()) as s:
+        for text in ("نفت ایران بازار", "oil price market", "کتابخانه دانشگاه", "Tehran weather rain"):
+            q = parse_query(parser, text).query
+            with _whoosh_only():
+                old_q = expand(s, q, analyzer, text)
+            new_q = expand(s, q, analyzer, text)
+            assert new_q == old_q and new_q != q
+            for limit in (10, 1000):
+                _same_collapsed(s, new_q, limit)
+
+
+# -- filter clauses from the query (lang:fa, source:, date:, NOT lang:) -------
+
+
+FILTER_TEXTS = [
+    "lang:fa نفت ایران بازار",
+    "ایران lang:fa lang:mixed",
+    "oil market NOT lang:fa",
+    "NOT lang:en ایران oil",
+    "source:news oil ایران",
+    "source:nosuch oil",
+    "lang:en (oil OR gas) market",
+    "date:[2021-01-01 TO 2023-06-30] oil نفت",
+    "date:2024 ایران",
+    "lang:fa source:wiki date:[2020-01-01 TO 2025-12-31] کتاب دانشگاه",
+    "oil AND price",
+    "(oil AND price) gas ایران",
+    "lang:en oil AND (price OR market)",
+    "doc_id:d7 oil ایران",
+    # Filters only: every passage they let through, each scored by its weights.
+    "lang:fa",
+    "lang:fa source:news",
+    "NOT lang:fa",  # deleted passages are not matches either
+    "NOT lang:fa NOT source:news",
+    "NOT oil",
+]
+
+
+@pytest.mark.parametrize("name", ["one", "three", "deleted", "large"])
+def test_filter_clauses(collapse_indexes, name):
+    """An AND of the scored words and filter clauses: evaluated, each clause's own score included.
+
+    A ``lang:`` or ``source:`` term is not scorable: Whoosh scores it by its
+    posting's weight (1.0) and adds that to the words' score; a date range
+    scores its constant, a NOT its weight. All of it is reproduced.
+    """
+    ix = collapse_indexes[name]
+    parser = make_parser(ix.schema)
+    totals = {}
+    with ix.searcher(weighting=scoring()) as s:
+        for text in FILTER_TEXTS:
+            q = parse_query(parser, text).query
+            for limit in (1, 10, None):
+                totals[text] = _same(s, q, limit)
+                _same_collapsed(s, q, limit)
+    assert totals["source:nosuch oil"] == 0
+    assert all(totals[t] > 0 for t in FILTER_TEXTS[:4] + FILTER_TEXTS[7:9]), totals
+
+
+_filter_clauses = st.sampled_from(
+    [
+        wq.Term("lang", "fa"),
+        wq.Term("lang", "en", boost=2.0),
+        wq.Or([wq.Term("lang", "fa"), wq.Term("lang", "mixed")]),
+        wq.Or([wq.Term("lang", "en"), wq.Term("lang", "mixed"), wq.Term("source", "news")]),
+        wq.Not(wq.Term("lang", "fa")),
+        wq.Not(wq.Or([wq.Term("lang", "en"), wq.Term("source", "wiki"), wq.Term("source", "blog")])),
+        wq.Term("source", "blog"),
+        wq.DateRange("date", datetime(2020, 1, 1), datetime(2023, 12, 31)),
+        wq.Term("text", "oil"),  # a scored clause ANDed in
+    ]
+)
+
+
+@pytest.mark.parametrize("name", ["deleted", "large"])
+def test_random_filtered_queries(collapse_indexes, name):
+    ix = collapse_indexes[name]
+    analyzer = ix.schema["text"].analyzer
+    with ix.searcher(weighting=scoring()) as s:
+
+        @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(
+            _or_trees(analyzer),
+            st.lists(_filter_clauses, min_size=1, max_size=3),
+            _boosts,
+            st.sampled_from([1, 10, 100, None]),
+            st.booleans(),
+        )
+        def check(words, filters, boost, limit, collapsed):
+            q = wq.And([words, *filters], boost=boost)
+            if collapsed:
+                _same_collapsed(s, q, limit)
+            else:
+                _same(s, q, limit)
+
+        check()
+
+
+# -- field lengths ----------------------------------------------------------
+
+
+class ZeroFrequency(whoosh.formats.Frequency):
+    """Frequency 0 for the words starting with "z" (pickled with the schema: module level)."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        for w, freq, weight, vbytes in super().word_values(value, analyzer, **kwargs):
+            yield w, (0 if w.startswith("z") else freq), weight, vbytes
+
+
+def _zero_frequency_index(path: Path):
+    """A TEXT field whose words starting with "z" are indexed with frequency 0: postings without a length.
+
+    Neither Whoosh's writer nor ours can make such a posting from an analyzer
+    (a field's length is the sum of its words' frequencies, each at least 1);
+    a Format that reports frequency 0 can.
+    """
+    from whoosh import fields
+
+    schema = fields.Schema(id=fields.ID(stored=True), t=fields.TEXT(phrase=False))
+    schema["t"].format = ZeroFrequency()
+    path.mkdir()
+    ix = whoosh.index.create_in(str(path), schema)
+    w = ix.writer()
+    w.add_document(id="a", t="zed")  # length 0: byte 0 in a length column
+    w.add_document(id="b", t="zed oil")
+    w.add_document(id="c", t="oil oil gas")
+    w.commit(merge=False)
+    w = ix.writer()
+    w.add_document(id="d", t="zoo zed")  # a segment without a length column for t
+    w.add_document(id="e", t="zoo")
+    w.commit(merge=False)
+    return ix
+
+
+def test_field_length_zero(tmp_path):
+    """A posting whose document has no field length, scored as Whoosh scores it.
+
+    Whoosh reads a length column's byte 0 as no length (``doc_field_length``
+    returns None) and BM25F fails on it; a segment without the column gives
+    every document the scorer's default length, 1.
+    """
+    from whoosh.scoring import BM25F
+
+    ix = _zero_frequency_index(tmp_path / "ix")
+    with ix.searcher(weighting=BM25F()) as s:
+        (first, _), (second, _) = s.leaf_searchers()
+        assert first.reader().doc_field_length(0, "t", "default") is None  # byte 0: not the default
+        assert second.reader().doc_field_length(0, "t", "default") == "default"  # no column
+        # Only in the second segment: every length read as 1, scored without falling back.
+        for q in (wq.Term("t", "zoo"), wq.Or([wq.Term("t", "zoo"), wq.Term("t", "oil")])):
+            _same(s, q, 10)
+            _same(s, q, None)
+        # A byte 0 in the first segment: Whoosh fails; the fast path leaves it to Whoosh, which fails alike.
+        with pytest.raises(Unsupported):
+            fast_collect(s, wq.Term("t", "zed"), 10)
+        with pytest.raises(TypeError), _whoosh_only():
+            collect(s, wq.Term("t", "zed"), 10)
+        with pytest.raises(TypeError):
+            collect(s, wq.Term("t", "zed"), 10)
