@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from whoosh import query as wq
 from whoosh.collectors import CollapseCollector, FilterCollector, TopCollector, UnlimitedCollector
+from whoosh.matching.binary import AndNotMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin, syntax
 
 from search.errors import QueryError
@@ -261,6 +262,22 @@ def collect(searcher, q: wq.Query, limit: int | None, *, filter=None, collapse: 
         c = FilterCollector(c, allow=filter)
     searcher.search_with_collector(q, c)
     return c.results()
+
+
+def _and_not_find_first(self) -> None:
+    """Whoosh 2.7.4's ``AndNotMatcher`` checks its first match against the
+    excluded side only when both sides start on the same document: when the
+    excluded word occurs in an earlier passage, the first passage with both
+    words got through (``Iran -Russia`` over "Russia", "Iran and Russia",
+    "Iran" found "Iran and Russia"). ``_find_next`` skips the excluded side
+    forward first, so it is the check for any start.
+    """
+    if self.a.is_active() and self.b.is_active():
+        self._find_next()
+
+
+# A process-wide fix of a Whoosh method (its own reset() calls it too).
+AndNotMatcher._find_first = _and_not_find_first
 
 
 _QUESTION_TERMS: dict[int, tuple[object, frozenset[tuple[str, str]]]] = {}
