@@ -300,11 +300,14 @@ def _explain(query: str, index_dir: Path | None, as_json: bool) -> None:
         return
     rows = [
         ("query", plan.text),
-        ("parsed", plan.parsed),
+        ("parsed", plan.parsed or "(nothing to search)"),
         ("compounds", ", ".join(plan.glued) or "-"),
         ("searched", plan.searched if plan.searched != plan.parsed else "(as parsed)"),
         ("proximity", ", ".join(f"{a} {b}" for a, b in plan.pairs) or "-"),
-        ("feedback", "on in `run` (a topic)" if plan.topic else "off in `run` (a question or a sentence)"),
+        (
+            "feedback",
+            "on in `run` (a topic)" if plan.topic else "off in `run` (not a topic: a question, a sentence, or no words)",
+        ),
     ]
     for label, value in rows:
         click.echo(f"{label:<10} {value}")

@@ -608,7 +608,7 @@ class Index:
         parsed = self.parse(query)
         searcher = self._current_searcher()
         if parsed.is_empty:
-            return QueryPlan(query, str(parsed.query), (), str(parsed.query), False, (), False, parsed.warnings)
+            return QueryPlan(query, "", (), "", False, (), False, parsed.warnings)
         glued = tuple(glued_words(query, self._analyzer, searcher.reader()))
         q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
         bridge = bridge_query(q, query, self._analyzer) if cross else Bridge(q)

@@ -482,6 +482,9 @@ def test_analyze_query_shows_each_step(runner, seed_index_path: Path):
     plan = json.loads(run(runner, "analyze", "--query", "--json", "Where is Kazan?", "--index", seed_index_path).stdout)
     assert plan["glued"] == [] and plan["topic"] is False
     assert "kazan" in plan["parsed"]
+    empty = run(runner, "analyze", "--query", "the of", "--index", seed_index_path)
+    assert empty.exit_code == 0 and "parsed     (nothing to search)" in empty.stdout
+    assert "stopword" in empty.stderr
 
 
 # -- run / eval ------------------------------------------------------------------
