@@ -410,6 +410,24 @@ def test_random_documents_index_the_same_in_parallel(tmp_path_factory, parallel,
     assert_same(dump(a), dump(b))
 
 
+def test_a_worker_takes_its_memory_from_the_pool_budget(tmp_path, parallel, monkeypatch):
+    """Main process and worker together stay within the writer's budget: the pool shrinks when one starts."""
+    seen = []
+    real = search.writer.FastSegmentWriter._start_worker
+
+    def spy(self):
+        before = self.pool.limit
+        real(self)
+        seen.append((before, self.pool.limit, self._worker is not None))
+
+    monkeypatch.setattr(search.writer.FastSegmentWriter, "_start_worker", spy)
+    with Index(tmp_path / "ix") as ix:
+        ix.add(sample_documents())
+    assert any(started for *_, started in seen)
+    for before, after, started in seen:
+        assert after == (int(before * search.writer.WORKER_POOL_SHARE) if started else before)
+
+
 def test_small_writes_start_no_worker(tmp_path, monkeypatch):
     import search.parallel
 
