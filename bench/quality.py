@@ -160,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     modes = {"auto": None, "on": True, "off": False}
     expand_modes = args.expand.replace("both", "off,on").split(",")
+    if args.depth < 1:
+        ap.error(f"--depth must be ≥ 1 (got {args.depth})")
     if not set(expand_modes) <= set(modes):
         ap.error(f"--expand: {args.expand!r}; use auto, on, off or both, comma-separated")
     data = data_dir_or_exit(args.data)

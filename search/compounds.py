@@ -33,7 +33,7 @@ from itertools import pairwise
 from whoosh import query as wq
 
 from analyzers.chars import ZWNJ
-from search.query import map_scored
+from search.query import add_optional, scored_terms
 
 #: Fewest letters of each half (see the module docstring: بم بم).
 MIN_PART = 3
@@ -51,8 +51,12 @@ def _persian_letters(word: str) -> bool:
     return bool(word) and all(("\u0600" <= ch <= "\u06ff" and not ch.isdigit()) or ch == ZWNJ for ch in word)
 
 
-def glued_words(text: str, analyzer, reader, *, field: str = FIELD) -> list[str]:
-    """The glued spellings of the query's neighbouring Persian words that the index has."""
+def glued_words(text: str, analyzer, reader, *, field: str = FIELD, scored: set[str] | None = None) -> list[str]:
+    """The glued spellings of the query's neighbouring Persian words that the index has.
+
+    With ``scored`` (the parsed query's scored terms), a half the query
+    excludes (``NOT کتاب خانه``) is no half: its compound is not searched.
+    """
     words = [w.strip(_PUNCT) for w in _SPLIT_RX.split(_QUOTED_RX.sub(' " ', text))]
     out: list[str] = []
     memo: dict[str, list[str]] = {}
@@ -70,6 +74,8 @@ def glued_words(text: str, analyzer, reader, *, field: str = FIELD) -> list[str]
         ta, tb = terms(a), terms(b)
         if len(ta) != 1 or len(tb) != 1:
             continue  # a stopword, or a word and its affix
+        if scored is not None and not (ta[0] in scored and tb[0] in scored):
+            continue
         glued = a + b
         tg = terms(glued)
         if len(tg) != 1 or tg[0] in (ta[0], tb[0]) or glued in out:
@@ -82,11 +88,11 @@ def glued_words(text: str, analyzer, reader, *, field: str = FIELD) -> list[str]
 def with_glued(q: wq.Query, parser, text: str, analyzer, reader) -> wq.Query:
     """``q`` with the glued spellings of its spaced compounds added to its scored words.
 
-    They go inside the query's filters and exclusions (:func:`map_scored`),
-    parsed as the user's own words are (same fields and boosts).
+    They go inside the query's filters and exclusions, and never loosen what
+    it requires (:func:`~search.query.add_optional`), parsed as the user's
+    own words are (same fields and boosts).
     """
-    words = glued_words(text, analyzer, reader)
+    words = glued_words(text, analyzer, reader, scored=scored_terms(q, FIELD))
     if not words:
         return q
-    extra = parser.parse(" ".join(words))
-    return map_scored(q, lambda scored: wq.Or([scored, extra]))
+    return add_optional(q, parser.parse(" ".join(words)))

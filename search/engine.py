@@ -42,7 +42,16 @@ from search.feedback import is_topic
 from search.highlight import make_snippet, matched_terms
 from search.locking import READERS_LOCK, ReaderPin, WriteLock
 from search.model import Document, Hit, Snippet, Span
-from search.query import DOCUMENT_BOOSTS, DOCUMENT_FIELDS, ParsedQuery, collect, make_parser, parse_query, scoring
+from search.query import (
+    DOCUMENT_BOOSTS,
+    DOCUMENT_FIELDS,
+    ParsedQuery,
+    collect,
+    make_parser,
+    parse_query,
+    scored_terms,
+    scoring,
+)
 from search.schema import build_schema, new_meta, read_meta, write_meta
 from search.suggest import suggest
 
@@ -609,7 +618,7 @@ class Index:
         searcher = self._current_searcher()
         if parsed.is_empty:
             return QueryPlan(query, "", (), "", False, (), False, parsed.warnings)
-        glued = tuple(glued_words(query, self._analyzer, searcher.reader()))
+        glued = tuple(glued_words(query, self._analyzer, searcher.reader(), scored=scored_terms(parsed.query, "text")))
         q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
         bridge = bridge_query(q, query, self._analyzer) if cross else Bridge(q)
         return QueryPlan(
@@ -705,6 +714,8 @@ class Index:
         (None) for a query that looks like a topic (a few keywords), not for a
         question with one answer nor a sentence.
         """
+        if limit < 1:
+            raise QueryError(f"limit must be ≥ 1 (got {limit})", query=query)
         parsed = parse_query(self._doc_parser, query)
         if parsed.is_empty:
             return []

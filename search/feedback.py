@@ -9,7 +9,7 @@ it again with them added at a lower weight (RM3, Lavrenko & Croft 2001).
 It pays off for *topics* with many relevant documents (dev: Hamshahri MAP
 +0.023, Cranfield +0.021) and costs known-item questions, where the one
 answer is already on top and the added words pull its neighbours up (dev:
-fa-qa MRR −0.033, SQuAD −0.024), and sentences, whose words are all there
+fa-qa MRR −0.033, SQuAD −0.021), and sentences, whose words are all there
 already (cross-lingual sentence pairs: nDCG@10 −0.03). So by default
 (``expand=None``) it runs for queries that look like topics, :func:`is_topic`;
 ``expand=True``/``False`` (``--expand``/``--no-expand``) decide for every
@@ -26,7 +26,7 @@ from whoosh import query as wq
 
 from analyzers.chars import ARABIC_KAF, ARABIC_YEH, FARSI_YEH, KEHEH
 from analyzers.persian import QUESTION_WORDS
-from search.query import collect, map_scored
+from search.query import add_optional, collect
 
 #: Documents read for feedback, words added, and the share of the query's
 #: weight the added words carry together. Tuned on the Hamshahri and
@@ -46,6 +46,7 @@ TOPIC_WORDS = 5
 #: English words that make a query a question (Persian: ``QUESTION_WORDS``).
 ENGLISH_QUESTION_WORDS = frozenset("what who whom whose when where which why how".split())
 _WORD_RX = re.compile(r"\w+")
+_FIELD_VALUE_RX = re.compile(r"(?<![\w/\\])[A-Za-z_]\w*:(?:\[[^\]]*\]|\S+)")
 _FOLD = str.maketrans({ARABIC_YEH: FARSI_YEH, ARABIC_KAF: KEHEH})
 
 
@@ -60,6 +61,8 @@ def is_topic(query_text: str, analyzer) -> bool:
     """
     if query_text.rstrip().endswith(("?", "\u061f")):  # ؟ ARABIC QUESTION MARK
         return False
+    # A field's name and value are no words of a topic ("lang:fa", "source:x").
+    query_text = _FIELD_VALUE_RX.sub(" ", query_text)
     words = _WORD_RX.findall(query_text.lower().translate(_FOLD))
     if any(w in ENGLISH_QUESTION_WORDS or w in QUESTION_WORDS for w in words):
         return False
@@ -106,5 +109,6 @@ def expand(searcher, q: wq.Query, analyzer, query_text: str, *, docs: int = FEED
     scale = FEEDBACK_WEIGHT * max(1, len(query_terms)) / weight
     added = wq.Or([wq.Term(field, term, boost=scale * s) for s, term in top for field in EXPANSION_FIELDS])
     # Beside the query's words, inside its filters and exclusions: an added
-    # word must not bring back what "NOT Russia" or "lang:fa" left out.
-    return map_scored(q, lambda words: wq.Or([words, added]))
+    # word must not bring back what "NOT Russia", "lang:fa" or a user's
+    # "Iran AND Russia" left out.
+    return add_optional(q, added)

@@ -306,13 +306,51 @@ def map_scored(q: wq.Query, fn) -> wq.Query:
     A parsed query is its scored words, possibly inside ``AND (filters)``
     (:func:`_filters_required`) and ``ANDNOT (excluded)`` (:func:`_nots_exclude`).
     Whatever is added to or taken from the words must go there, or it would
-    escape the filters and exclusions.
+    escape the filters and exclusions. A user's own AND is words, not a
+    filter: ``fn`` gets it whole. A query of filters only is returned as is.
     """
-    if isinstance(q, wq.And) and q.subqueries:
+    if _is_filter(q):
+        return q  # filters only: no words to add to or take from
+    if isinstance(q, wq.And) and q.subqueries and all(_is_filter(sub) for sub in q.subqueries[1:]):
         return wq.And([map_scored(q.subqueries[0], fn), *q.subqueries[1:]], boost=q.boost)
     if isinstance(q, wq.AndNot):
         return wq.AndNot(map_scored(q.a, fn), q.b)
     return fn(q)
+
+
+def add_optional(q: wq.Query, extra: wq.Query) -> wq.Query:
+    """``q`` with ``extra`` added to its scored words, never loosening what ``q`` requires.
+
+    Beside ORed words, ``extra`` is one more alternative; beside anything
+    else (a user's ``A AND B``, a phrase), it may only raise the score of
+    what ``q`` matches (``AND MAYBE``): ``(A OR extra) AND B`` would let
+    passages without ``A`` in.
+    """
+
+    def add(words: wq.Query) -> wq.Query:
+        if isinstance(words, wq.Or):
+            return wq.Or([words, extra])
+        return wq.AndMaybe(words, extra)
+
+    return map_scored(q, add)
+
+
+def scored_terms(q: wq.Query, field: str) -> set[str]:
+    """The ``field`` terms of ``q``'s scored part: not the excluded (``-x``, ``NOT x``), not in phrases."""
+    out: set[str] = set()
+
+    def walk(node: wq.Query) -> None:
+        if isinstance(node, wq.AndNot):
+            walk(node.a)
+        elif isinstance(node, wq.Term):
+            if node.fieldname == field and isinstance(node.text, str):
+                out.add(node.text)
+        elif not node.is_leaf() and not isinstance(node, wq.Not):
+            for sub in node.children():
+                walk(sub)
+
+    walk(q)
+    return out
 
 
 def _drop_question_words(q: wq.Query, question: frozenset[tuple[str, str]]) -> wq.Query:

@@ -91,3 +91,36 @@ def test_explain_shows_each_step(library):
     assert plan.pairs == (("super", "bowl"),)
     assert plan.topic is True  # four keywords, no question: `run` expands it
     assert library.explain("کتاب خانه کجاست؟").topic is False
+
+
+def test_a_users_and_still_holds_with_the_glued_word(tmp_path):
+    # The glued word is one more alternative to ORed words only: beside a
+    # user's AND it may raise a score, never let a passage without a side in.
+    ix = Index(tmp_path / "ix")
+    ix.add(
+        [
+            Document(id="shiraz-library", text="کتابخانه خانه فرهنگ شیراز"),
+            Document(id="tehran-book", text="کتاب در خانه تهران"),
+        ]
+    )
+    for text in ("تهران AND (کتاب خانه)", "(کتاب خانه) AND تهران"):
+        assert _ids(ix.search(text)) == ["tehran-book"], text
+        assert [d for d, _s in ix.search_documents(text, expand=False)] == ["tehran-book"], text
+
+
+def test_an_excluded_word_glues_into_no_compound(library):
+    # "NOT کتاب خانه": کتاب is excluded, so کتابخانه must not come back through the glue.
+    assert _glued(library, "کتاب خانه") == ["کتابخانه"]
+    for text in ("NOT کتاب خانه", "-کتاب خانه"):
+        assert (
+            compounds.glued_words(text, library._analyzer, library._current_searcher().reader(), scored=_scored(library, text))
+            == []
+        ), text
+        assert "zwnj" not in _ids(library.search(text, limit=20)), text
+        assert library.explain(text).glued == ()
+
+
+def _scored(ix: Index, text: str):
+    from search.query import scored_terms
+
+    return scored_terms(ix.parse(text).query, "text")

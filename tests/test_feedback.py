@@ -97,3 +97,21 @@ def test_by_default_a_topic_is_expanded_and_a_question_is_not(ix):
     assert "quake-3" in [d for d, _s in ix.search_documents(question, expand=True)]
     assert ix.search_documents(question) == ix.search_documents(question, expand=False)
     assert "quake-3" not in [d for d, _s in ix.search_documents(question)]
+
+
+def test_expansion_keeps_a_users_and(ix):
+    # "earthquake AND rubble" is required on both sides: the added words
+    # (shelters, tents ...) may raise a score, never let "quake-3" or others in without both.
+    for expand_ in (True, None):
+        ranked = [d for d, _s in ix.search_documents("earthquake AND rubble", expand=expand_)]
+        assert set(ranked) == {"quake-1", "quake-2"}
+
+
+def test_a_filter_only_query_is_no_topic_and_its_filter_holds(tmp_path):
+    index = Index(Path(tmp_path) / "ix")
+    index.add([{**d, "source": "news" if d["id"] in ("football", "markets") else "quakes"} for d in DOCS])
+    assert is_topic("source:quakes", index._analyzer) is False
+    assert is_topic("lang:fa earthquake Bam", index._analyzer) is True  # the field is no word; two are left
+    for expand_ in (None, True):
+        docs = {d for d, _s in index.search_documents("source:news", expand=expand_)}
+        assert docs == {"football", "markets"}

@@ -172,3 +172,20 @@ def test_block_skip_reads_every_posting(random_index, monkeypatch):
     assert fast == slow
     # Each word is in most passages: several blocks of postings were read.
     assert all(len(fast[w]) > 150 for w in WORDS)
+
+
+@pytest.mark.parametrize("limit", [7, 10, 50])
+def test_pages_across_the_reranked_top_equal_one_long_search(random_index, limit):
+    query = "alpha beta gamma"
+    whole = _ids(random_index.search(query, limit=120, snippets=False))
+    assert len(whole) == 120  # the pages below cross DEPTH (50)
+    pages = [_ids(random_index.search(query, limit=limit, offset=o, snippets=False)) for o in range(0, 120, limit)]
+    assert [d for page in pages for d in page][:120] == whole
+
+
+def test_documents_limit_below_one_is_a_query_error(random_index):
+    from search.errors import QueryError
+
+    for text in ("alpha", "alpha beta"):
+        with pytest.raises(QueryError):
+            random_index.search_documents(text, limit=0)
