@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from whoosh import query as wq
 from whoosh.collectors import CollapseCollector, FilterCollector, TopCollector, UnlimitedCollector
 from whoosh.matching.binary import AndNotMatcher
+from whoosh.matching.wrappers import InverseMatcher
 from whoosh.qparser import FuzzyTermPlugin, MultifieldParser, OrGroup, PlusMinusPlugin, PrefixPlugin, WildcardPlugin, syntax
 
 from search.errors import QueryError
@@ -276,8 +277,29 @@ def _and_not_find_first(self) -> None:
         self._find_next()
 
 
-# A process-wide fix of a Whoosh method (its own reset() calls it too).
+def _inverse_find_next(self) -> None:
+    """Whoosh 2.7.4's ``InverseMatcher`` (``NOT x``) steps past a document
+    of ``x``, and when ``x`` then runs out it stops there even if that next
+    document is deleted: a removed passage came back for ``NOT super``.
+    Here every candidate is checked for deletion and for ``x``, in any order.
+    """
+    child = self.child
+    missing = self.missing
+    while self._id < self.limit:
+        if missing(self._id):
+            self._id += 1
+        elif child.is_active() and child.id() < self._id:
+            child.skip_to(self._id)
+        elif child.is_active() and child.id() == self._id:
+            self._id += 1
+            child.next()
+        else:
+            return
+
+
+# Process-wide fixes of Whoosh methods (their own reset() and next() call them too).
 AndNotMatcher._find_first = _and_not_find_first
+InverseMatcher._find_next = _inverse_find_next
 
 
 _QUESTION_TERMS: dict[int, tuple[object, frozenset[tuple[str, str]]]] = {}

@@ -341,6 +341,25 @@ def test_exclusion_holds_when_the_excluded_word_comes_first(tmp_path, monkeypatc
         assert "b" in [h.doc_id for h in ix.search("Iran -Russia").hits]
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_not_never_returns_a_removed_passage(tmp_path, monkeypatch, fast):
+    """`NOT super` skips deleted passages, also right after the last passage with "super".
+
+    Whoosh 2.7.4's InverseMatcher stopped on the deleted passage after the
+    negated word's last match (fixed in search.query).
+    """
+    from search import Index, fastscore
+
+    monkeypatch.setattr(fastscore, "ENABLED", fast)
+    ix = Index(tmp_path / "ix")
+    texts = [("a", "plain words"), ("b", "more words"), ("c", "super words"), ("d", "removed words"), ("e", "last words")]
+    ix.add([{"id": i, "text": t} for i, t in texts])
+    ix.remove(["d"])
+    results = ix.search("NOT super", limit=10)
+    assert [h.doc_id for h in results.hits] == ["a", "b", "e"]
+    assert results.total == 3
+
+
 def _whoosh_find_first(self):  # Whoosh 2.7.4's AndNotMatcher._find_first, verbatim
     if self.a.is_active() and self.b.is_active() and self.a.id() == self.b.id():
         self._find_next()
