@@ -33,22 +33,23 @@ from itertools import pairwise
 from whoosh import query as wq
 
 from analyzers.chars import ZWNJ
-from search.query import add_optional, scored_terms
 
-#: Fewest letters of each half (see the module docstring: بم بم).
-MIN_PART = 3
+# The quoted-pair rule's own pieces (search.query._glued_alternatives): the
+# same halves, the same three-letter minimum (بم بم), the same quotes.
+from search.query import _MIN_GLUED_PART, _QUOTED_RX, _is_persian_word, add_optional, scored_terms
+
 #: The field whose vocabulary decides whether the glued word exists.
 FIELD = "text"
 # Spaces (and Hamshahri's NBSP half-space) separate the query's words; a
 # quoted phrase becomes a mark that separates too, so its words never pair
 # with the words around it.
 _SPLIT_RX = re.compile(r"[\s\u00a0]+")
-_QUOTED_RX = re.compile(r'"[^"]*"')
 _PUNCT = "؟?!.,،:;«»()[]{}'\u061b"  # ؛ ARABIC SEMICOLON last
 
 
 def _persian_letters(word: str) -> bool:
-    return bool(word) and all(("\u0600" <= ch <= "\u06ff" and not ch.isdigit()) or ch == ZWNJ for ch in word)
+    # The parser's test for a quoted pair's halves, and no digits.
+    return bool(word) and _is_persian_word(word) and not any(ch.isdigit() for ch in word)
 
 
 def glued_words(text: str, analyzer, reader, *, field: str = FIELD, scored: set[str] | None = None) -> list[str]:
@@ -69,7 +70,7 @@ def glued_words(text: str, analyzer, reader, *, field: str = FIELD, scored: set[
     for a, b in pairwise(words):
         if not (_persian_letters(a) and _persian_letters(b)):
             continue
-        if min(len(a.replace(ZWNJ, "")), len(b.replace(ZWNJ, ""))) < MIN_PART:
+        if min(len(a.replace(ZWNJ, "")), len(b.replace(ZWNJ, ""))) < _MIN_GLUED_PART:
             continue
         ta, tb = terms(a), terms(b)
         if len(ta) != 1 or len(tb) != 1:

@@ -100,3 +100,12 @@ def analyze_terms(seed_index: Index) -> Callable[[str], list[str]]:
         return [t.term for t in seed_index.analyze(text)]
 
     return terms
+
+
+def built_index(tmp_path_factory: pytest.TempPathFactory, name: str, docs) -> Iterator[Index]:
+    """Build an index of ``docs`` and yield it opened read-only (for module fixtures)."""
+    path = tmp_path_factory.mktemp(name) / "ix"
+    with Index(path) as ix:
+        ix.add(docs)
+    with Index.open(path) as ix:
+        yield ix

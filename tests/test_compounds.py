@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import built_index
 
 from search import Document, Index, compounds
 
@@ -22,11 +23,7 @@ def library(tmp_path_factory):
     ]
     for i in range(8):
         docs.append(Document(id=f"other{i}", text=f"گزارش شماره {i} درباره بازار و قیمت‌ها."))
-    path = tmp_path_factory.mktemp("compounds") / "ix"
-    with Index(path) as ix:
-        ix.add(docs)
-    with Index.open(path) as ix:
-        yield ix
+    yield from built_index(tmp_path_factory, "compounds", docs)
 
 
 def _glued(ix: Index, text: str) -> list[str]:

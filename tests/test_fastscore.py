@@ -85,12 +85,17 @@ def _build(path: Path, sizes: tuple[int, ...], delete_every: int = 0, seed: int 
             w.add_document(pid=f"p{made}", doc_id=f"d{made // 3}", ordinal=made % 3, **_passage(rng))
             made += 1
         w.commit(merge=False)
-    if delete_every:
+    _delete_every(ix, made, delete_every)
+    return path
+
+
+def _delete_every(ix, made: int, every: int) -> None:
+    """Delete passages p0, p{every}, ... (none if ``every`` is 0), in a commit of their own."""
+    if every:
         w = ix.writer()
-        for i in range(0, made, delete_every):
+        for i in range(0, made, every):
             w.delete_by_term("pid", f"p{i}")
         w.commit(merge=False)
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -456,11 +461,7 @@ def _build_collapse(path: Path, sizes: tuple[int, ...], delete_every: int = 0, s
             w.add_document(pid=f"p{made}", ordinal=made % 3, **doc, **fields)
             made += 1
         w.commit(merge=False)
-    if delete_every:
-        w = ix.writer()
-        for i in range(0, made, delete_every):
-            w.delete_by_term("pid", f"p{i}")
-        w.commit(merge=False)
+    _delete_every(ix, made, delete_every)
     return path
 
 

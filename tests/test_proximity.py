@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import built_index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +24,7 @@ def stadium(tmp_path_factory):
     ]
     for i in range(12):
         docs.append(Document(id=f"other{i:02d}", text=f"Stadium news {i}: the crowd, the game, the season."))
-    path = tmp_path_factory.mktemp("proximity") / "ix"
-    with Index(path) as ix:
-        ix.add(docs)
-    with Index.open(path) as ix:
-        yield ix
+    yield from built_index(tmp_path_factory, "proximity", docs)
 
 
 def _pairs(ix: Index, text: str):
@@ -123,11 +120,7 @@ def random_index(tmp_path_factory):
 
     rnd = random.Random(7)
     docs = [Document(id=f"r{i:03d}", text=" ".join(rnd.choice(WORDS) for _ in range(rnd.randint(3, 40)))) for i in range(300)]
-    path = tmp_path_factory.mktemp("proximity-random") / "ix"
-    with Index(path) as ix:
-        ix.add(docs)
-    with Index.open(path) as ix:
-        yield ix
+    yield from built_index(tmp_path_factory, "proximity-random", docs)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from conftest import built_index
 from whoosh.scoring import BM25F
 
-from search import Document, Index, proximity
+from search import Document, proximity
 from search.query import ENGLISH_BM25, PERSIAN_BM25, scoring
 from search.weighting import BilingualBM25F, Params
 
@@ -42,11 +43,7 @@ def ocean(tmp_path_factory):
     for i in range(18):
         words = ["cause death rate", "مرگ میزان ساحل"] if i % 2 == 0 else ["ocean current", "اقیانوس جریان"]
         docs.append(Document(id=f"d{i:02d}", text=f"{words[0]} {i}. {words[1]}."))
-    path = tmp_path_factory.mktemp("weighting") / "ix"
-    with Index(path) as ix:
-        ix.add(docs)
-    with Index.open(path) as ix:
-        yield ix
+    yield from built_index(tmp_path_factory, "weighting", docs)
 
 
 def test_lucene_idf_falls_to_zero_for_a_word_every_passage_has(ocean):
