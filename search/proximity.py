@@ -27,6 +27,7 @@ gets no bonus; a mixed query gets it for its English neighbours.
 from __future__ import annotations
 
 import math
+import re
 from bisect import bisect_left
 
 from whoosh import query as wq
@@ -45,6 +46,8 @@ WINDOW_WEIGHT = 1.0
 SATURATION = 1.0
 #: The field whose positions are read.
 FIELD = "text"
+# A boost, as Whoosh's BoostPlugin reads it: "^", a number (or none), then a space or the end.
+_BOOST_RX = re.compile(r"\^[0-9]*(?:\.[0-9]+)?(?=$|[ \t\r\n)])")
 
 
 def _latin(term) -> bool:
@@ -57,7 +60,9 @@ def _english(term) -> bool:
     return _latin(term) or "0" <= term[:1] <= "9"
 
 
-def query_pairs(q: wq.Query, text: str, analyzer, field: str = FIELD) -> tuple[tuple[str, str], ...]:
+def query_pairs(
+    q: wq.Query, text: str, analyzer, field: str = FIELD, *, scored: set[str] | None = None
+) -> tuple[tuple[str, str], ...]:
     """Neighbouring English words of the query ``text``, both in ``q``'s scored part.
 
     The parsed query ``q`` says which words are scored: words it excludes
@@ -66,13 +71,17 @@ def query_pairs(q: wq.Query, text: str, analyzer, field: str = FIELD) -> tuple[t
     either side of them were not neighbours. The text, analyzed as the parser
     analyzes it, gives the order: the parsed query keeps a repeated word
     once, and "mass transfer ... mass transfer" has the pair twice over.
+    A boost (``super^2 bowl``) is syntax, not a word between neighbours.
+    ``scored``: ``scored_terms(q, field)``, when the caller has it already.
     """
-    scored = {t for t in scored_terms(q, field) if _english(t)}
+    if scored is None:
+        scored = scored_terms(q, field)
+    scored = {t for t in scored if _english(t)}
     if len(scored) < 2:
         return ()
     pairs: list[tuple[str, str]] = []
     prev = None
-    for token in analyzer(text, mode="query"):
+    for token in analyzer(_BOOST_RX.sub("", text), mode="query"):
         word = token.text if token.text in scored else None
         if (
             word is not None

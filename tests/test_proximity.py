@@ -57,6 +57,11 @@ def _pairs(ix: Index, text: str):
         ("سال 1390 1391", []),
         # ... but a mixed query's English neighbours do.
         ("دانشگاه Tehran University", [("tehran", "universiti")]),
+        # A boost is syntax, not a word between neighbours (Whoosh's "^" and a number) ...
+        ("super^2 bowl", [("super", "bowl")]),
+        ('denver "super bowl"^1.5 champions^0.5 parade', [("champion", "parad")]),
+        # ... and a caret that is no boost stays what the analyzer makes of it.
+        ("super^bowl", [("super", "bowl")]),
         # One word has no pair.
         ("bowl", []),
     ],
