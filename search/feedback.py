@@ -26,7 +26,7 @@ from whoosh import query as wq
 
 from analyzers.chars import ARABIC_KAF, ARABIC_YEH, FARSI_YEH, KEHEH
 from analyzers.persian import QUESTION_WORDS
-from search.query import add_optional, collect
+from search.query import add_optional, collect, scored_terms
 
 #: Documents read for feedback, words added, and the share of the query's
 #: weight the added words carry together. Tuned on the Hamshahri and
@@ -81,6 +81,8 @@ def expand(searcher, q: wq.Query, analyzer, query_text: str, *, docs: int = FEED
     if not len(first):
         return q
     query_terms = {t.text for t in analyzer(query_text, mode="query") if not t.stopped}
+    # Words the query searches already (its own, a glued compound, a bridge) are not added again.
+    searched = query_terms | scored_terms(q, "text")
     total = sum(max(0.0, r.score) for r in first) or 1.0
     model: Counter[str] = Counter()
     for r in first:
@@ -94,7 +96,7 @@ def expand(searcher, q: wq.Query, analyzer, query_text: str, *, docs: int = FEED
     n_docs = reader.doc_count_all() or 1
     scored = []
     for term, p in model.items():
-        if term in query_terms:
+        if term in searched:
             continue
         df = reader.doc_frequency("text", term)
         if df < MIN_DOC_FREQ:

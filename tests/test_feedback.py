@@ -8,6 +8,7 @@ import pytest
 from whoosh import query as wq
 
 from search import Index
+from search.compounds import with_glued
 from search.feedback import expand, is_topic
 
 # A topic ("earthquake Bam") whose third report never names it: only the
@@ -115,3 +116,26 @@ def test_a_filter_only_query_is_no_topic_and_its_filter_holds(tmp_path):
     for expand_ in (None, True):
         docs = {d for d, _s in index.search_documents("source:news", expand=expand_)}
         assert docs == {"football", "markets"}
+
+
+def test_a_word_the_query_searches_already_is_not_added_again(tmp_path):
+    # "کتاب خانه" ("book house") also searches its glued spelling کتابخانه
+    # ("library", search.compounds), which fills the feedback documents:
+    # feedback must not add it a second time, at its own weight.
+    index = Index(Path(tmp_path) / "ix")
+    index.add(
+        [{"id": f"lib-{i}", "text": f"کتابخانه مرکزی {i}: کتابخانه و کتاب و خانه و کتابخانه"} for i in range(3)]
+        + [{"id": "national", "text": "کتابخانه ملی"}, {"id": "football", "text": "فوتبال و بازی"}]
+    )
+    text = "کتاب خانه"
+    searcher = index._current_searcher()
+    q = with_glued(index.parse(text).query, index._parser, text, index._analyzer, searcher.reader())
+    (glued,) = [t.term for t in index.analyze("کتابخانه")]
+
+    def count(query: wq.Query) -> int:
+        return sum(1 for leaf in query.leaves() if isinstance(leaf, wq.Term) and leaf.text == glued)
+
+    assert count(q) > 0  # the glued spelling is searched ...
+    expanded = expand(searcher, q, index._analyzer, text)
+    assert expanded is not q  # ... feedback added words (مرکزی) ...
+    assert count(expanded) == count(q)  # ... but not that one again
