@@ -251,23 +251,36 @@ def stats_cmd(index_dir: Path | None, as_json: bool) -> None:
     "--query", "as_query", is_flag=True, help="Show how TEXT is searched as a query: each rewriting step, on the index."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the tokens (or the query's steps) as JSON.")
+@click.option("--lang", type=click.Choice(["fa", "en", "mixed"]), help="With --query: as `search --lang` (the filter it adds).")
+@click.option("--no-cross", is_flag=True, help="With --query: as `search --no-cross` (no bridges to the other language).")
 @_INDEX_OPTION
 @handle_errors
-def analyze_cmd(text: tuple[str, ...], trace: bool, as_query: bool, as_json: bool, index_dir: Path | None) -> None:
+def analyze_cmd(
+    text: tuple[str, ...],
+    trace: bool,
+    as_query: bool,
+    as_json: bool,
+    lang: str | None,
+    no_cross: bool,
+    index_dir: Path | None,
+) -> None:
     """Show the tokens the index stores for TEXT, with offsets (like _analyze).
 
     With --query, show how TEXT is searched instead: the parsed words, the
     glued spellings of spaced Persian compounds the index has, the bridges to
     the other language, the English neighbours whose proximity re-ranks, and
-    whether `run` expands it as a topic.
+    whether `run` expands it as a topic. --lang and --no-cross show the
+    query as `search` runs it with those options.
     """
     import analyzers
     from search.engine import analyze_text
 
     value = " ".join(text)
     if as_query:
-        _explain(value, index_dir, as_json)
+        _explain(value, index_dir, as_json, lang=lang, cross=not no_cross)
         return
+    if lang or no_cross:
+        raise click.UsageError("--lang and --no-cross go with --query (how a query is searched)")
     ana = analyzers.BilingualAnalyzer()
     tokens = analyze_text(ana, value)
     chains = ana[-1].chains()
@@ -292,9 +305,9 @@ def analyze_cmd(text: tuple[str, ...], trace: bool, as_query: bool, as_json: boo
             click.echo(f"{'':>18}{s['step']:<14} {s['out']}")
 
 
-def _explain(query: str, index_dir: Path | None, as_json: bool) -> None:
+def _explain(query: str, index_dir: Path | None, as_json: bool, *, lang: str | None, cross: bool) -> None:
     with _open(index_dir, for_search=True) as ix:
-        plan = ix.explain(query)
+        plan = ix.explain(query, lang=lang, cross=cross)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(plan), ensure_ascii=False, indent=2))
         return
@@ -304,6 +317,7 @@ def _explain(query: str, index_dir: Path | None, as_json: bool) -> None:
         ("compounds", ", ".join(plan.glued) or "-"),
         ("searched", plan.searched if plan.searched != plan.parsed else "(as parsed)"),
         ("proximity", ", ".join(f"{a} {b}" for a, b in plan.pairs) or "-"),
+        ("filter", plan.filter or "-"),
         (
             "feedback",
             "on in `run` (a topic)" if plan.topic else "off in `run` (not a topic: a question, a sentence, or no words)",

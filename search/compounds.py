@@ -86,14 +86,18 @@ def glued_words(text: str, analyzer, reader, *, field: str = FIELD, scored: set[
     return out
 
 
-def with_glued(q: wq.Query, parser, text: str, analyzer, reader) -> wq.Query:
-    """``q`` with the glued spellings of its spaced compounds added to its scored words.
+def add_glued(q: wq.Query, parser, words: list[str] | tuple[str, ...]) -> wq.Query:
+    """``q`` with the glued ``words`` (from :func:`glued_words`) added to its scored words.
 
     They go inside the query's filters and exclusions, and never loosen what
     it requires (:func:`~search.query.add_optional`), parsed as the user's
     own words are (same fields and boosts).
     """
-    words = glued_words(text, analyzer, reader, scored=scored_terms(q, FIELD))
     if not words:
         return q
     return add_optional(q, parser.parse(" ".join(words)))
+
+
+def with_glued(q: wq.Query, parser, text: str, analyzer, reader) -> wq.Query:
+    """``q`` with the glued spellings of its spaced compounds added (:func:`glued_words`, :func:`add_glued`)."""
+    return add_glued(q, parser, glued_words(text, analyzer, reader, scored=scored_terms(q, FIELD)))

@@ -33,8 +33,8 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import EmptyIndexError
 
 import analyzers
-from search import config, layout, mapped, proximity
-from search.compounds import glued_words, with_glued
+from search import config, fastscore, layout, mapped, proximity
+from search.compounds import add_glued, glued_words
 from search.crosslingual import Bridge, bridge_query, is_cross
 from search.errors import BisearchError, IndexNotFound, IndexStateError, IndexVersionError, InputError, QueryError
 from search.feedback import expand as expand_query
@@ -140,6 +140,26 @@ class TokenInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class _Plan:
+    """What runs for a query (:meth:`Index._plan`); :class:`QueryPlan` is its public account."""
+
+    parsed: ParsedQuery
+    glued: tuple[str, ...]
+    direct: wq.Query  # the user's words and their glued compounds
+    bridge: Bridge  # ``direct`` and its bridges to the other language (none with cross off)
+    pairs: tuple[tuple[str, str], ...]
+
+
+def _lang_filter(query: str, lang: str | None) -> wq.Query | None:
+    """The passages ``lang`` keeps: that language's and mixed ones (None: all)."""
+    if lang is None:
+        return None
+    if lang not in ("fa", "en", "mixed"):
+        raise QueryError(f"unknown language {lang!r}", query=query, hint="use fa, en or mixed")
+    return wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
+
+
+@dataclass(frozen=True, slots=True)
 class QueryPlan:
     """How a query is searched, step by step (``bisearch analyze --query``).
 
@@ -150,7 +170,8 @@ class QueryPlan:
     bridges (:mod:`search.crosslingual`); ``pairs`` the English neighbours
     whose proximity re-ranks the top (:mod:`search.proximity`); ``topic``
     whether ranking documents (``bisearch run``) expands it by default
-    (:mod:`search.feedback`).
+    (:mod:`search.feedback`); ``filter`` the passages a ``lang`` option
+    keeps (empty: all).
     """
 
     text: str
@@ -161,6 +182,7 @@ class QueryPlan:
     pairs: tuple[tuple[str, str], ...]
     topic: bool
     warnings: tuple[str, ...] = ()
+    filter: str = ""
 
 
 def document_hash(doc: Document) -> str:
@@ -612,24 +634,34 @@ class Index:
         """Parse a query string as :meth:`search` would (QueryError if hopeless)."""
         return parse_query(self._parser, query)
 
-    def explain(self, query: str, *, cross: bool = True) -> QueryPlan:
-        """Each step :meth:`search` takes from ``query`` to what it searches."""
+    def _plan(self, parsed: ParsedQuery, parser, query: str, reader, *, cross: bool) -> _Plan:
+        """The steps from the parsed (non-empty) ``query`` to what runs: one
+        code path for :meth:`search`, :meth:`search_documents` and :meth:`explain`."""
+        scored = scored_terms(parsed.query, "text")
+        glued = tuple(glued_words(query, self._analyzer, reader, scored=scored))
+        direct = add_glued(parsed.query, parser, glued)
+        bridge = bridge_query(direct, query, self._analyzer) if cross else Bridge(direct)
+        # Pairs of the user's words, not of the words added to them.
+        pairs = proximity.query_pairs(parsed.query, query, self._analyzer, scored=scored)
+        return _Plan(parsed, glued, direct, bridge, pairs)
+
+    def explain(self, query: str, *, cross: bool = True, lang: str | None = None) -> QueryPlan:
+        """Each step :meth:`search` takes from ``query`` to what it searches (same options)."""
+        flt = _lang_filter(query, lang)
         parsed = self.parse(query)
-        searcher = self._current_searcher()
         if parsed.is_empty:
             return QueryPlan(query, "", (), "", False, (), False, parsed.warnings)
-        glued = tuple(glued_words(query, self._analyzer, searcher.reader(), scored=scored_terms(parsed.query, "text")))
-        q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
-        bridge = bridge_query(q, query, self._analyzer) if cross else Bridge(q)
+        plan = self._plan(parsed, self._parser, query, self._current_searcher().reader(), cross=cross)
         return QueryPlan(
             text=query,
             parsed=str(parsed.query),
-            glued=glued,
-            searched=str(bridge.query),
-            bridged=bridge.bridged,
-            pairs=proximity.query_pairs(parsed.query, query, self._analyzer),
+            glued=plan.glued,
+            searched=str(plan.bridge.query),
+            bridged=plan.bridge.bridged,
+            pairs=plan.pairs,
             topic=is_topic(query, self._analyzer),
             warnings=parsed.warnings,
+            filter=str(flt) if flt is not None else "",
         )
 
     def search(
@@ -651,8 +683,7 @@ class Index:
         """
         if limit < 1 or offset < 0:
             raise QueryError(f"limit must be ≥ 1 and offset ≥ 0 (got {limit}, {offset})", query=query)
-        if lang is not None and lang not in ("fa", "en", "mixed"):
-            raise QueryError(f"unknown language {lang!r}", query=query, hint="use fa, en or mixed")
+        flt = _lang_filter(query, lang)
         t0 = time.perf_counter()
         parsed = self.parse(query)
         if parsed.is_empty:
@@ -660,12 +691,8 @@ class Index:
         # A damaged segment often shows only now, mid-search: say so, with the cure.
         with layout.guard_damage(self.path):
             searcher = self._current_searcher()
-            flt = None
-            if lang is not None:
-                flt = wq.Or([wq.Term("lang", lang), wq.Term("lang", "mixed")]) if lang != "mixed" else wq.Term("lang", "mixed")
-            direct_q = with_glued(parsed.query, self._parser, query, self._analyzer, searcher.reader())
-            bridge = bridge_query(direct_q, query, self._analyzer) if cross else Bridge(direct_q)
-            pairs = proximity.query_pairs(parsed.query, query, self._analyzer)
+            plan = self._plan(parsed, self._parser, query, searcher.reader(), cross=cross)
+            direct_q, bridge, pairs = plan.direct, plan.bridge, plan.pairs
             fetch = max(offset + limit, proximity.DEPTH) if pairs else offset + limit
             results = collect(searcher, bridge.query, fetch, filter=flt)
             total = len(results)  # exact: collect() scores every match, so it counts them too
@@ -720,17 +747,20 @@ class Index:
         if parsed.is_empty:
             return []
         searcher = self._current_searcher()
-        q = with_glued(parsed.query, self._doc_parser, query, self._analyzer, searcher.reader())
-        q = bridge_query(q, query, self._analyzer).query if cross else q
+        plan = self._plan(parsed, self._doc_parser, query, searcher.reader(), cross=cross)
+        q, pairs = plan.bridge.query, plan.pairs
         if expand is None:
             expand = is_topic(query, self._analyzer)
         if expand:
             q = expand_query(searcher, q, self._analyzer, query)
-        # Pairs of the user's words, not of the words feedback added.
-        pairs = proximity.query_pairs(parsed.query, query, self._analyzer)
         results = collect(searcher, q, max(limit, proximity.DEPTH) if pairs else limit, collapse="doc_id")
         proximity.rerank(searcher, results, pairs)
-        return [(r["doc_id"], float(r.score or 0.0)) for r in results[:limit]]
+        top = results[:limit]
+        # The doc_id column (which the collapse read already), not each hit's stored fields.
+        names = fastscore.column_names(searcher, "doc_id")
+        if names is None:
+            return [(r["doc_id"], float(r.score or 0.0)) for r in top]
+        return [(names[r.docnum], float(r.score or 0.0)) for r in top]
 
     def document_text(self, doc_id: str) -> str | None:
         """A document's text as indexed (its passages stitched at their spans)."""

@@ -306,6 +306,19 @@ def _collapse_pass(found: dict[int, float], names: list) -> tuple[int, list[int]
     return len(collected), collected, counts
 
 
+def column_names(searcher, fieldname: str) -> list | None:
+    """Every document's ``fieldname`` value by global docnum, read from its column (None where that cannot be done).
+
+    What a hit's stored fields would say of a sortable ``ID`` field such as
+    ``doc_id``, without unpickling each hit's stored fields (passage text
+    included): the list a collapsed search built already, cached on the searcher.
+    """
+    try:
+        return _collapse_names(searcher, fieldname)
+    except Unsupported:
+        return None
+
+
 def _collapse_names(searcher, fieldname: str) -> list:
     """The collapse key (the name of its column value) of every document, by global docnum.
 

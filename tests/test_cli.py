@@ -487,6 +487,24 @@ def test_analyze_query_shows_each_step(runner, seed_index_path: Path):
     assert "stopword" in empty.stderr
 
 
+def test_analyze_query_takes_searchs_options(runner, seed_index_path: Path):
+    """`analyze --query --lang/--no-cross` show the query as `search` runs it with those options."""
+
+    def steps(*args: str) -> dict[str, str]:
+        result = run(runner, "analyze", "--query", *args, "Isfahan", "--index", seed_index_path)
+        assert result.exit_code == 0, result.output
+        return dict(line.split(None, 1) for line in result.stdout.splitlines())
+
+    default = steps()
+    assert default["filter"] == "-"
+    assert default["searched"] != "(as parsed)"  # the name is bridged to its Persian spelling ...
+    assert steps("--no-cross")["searched"] == "(as parsed)"  # ... and with --no-cross it is not
+    assert steps("--lang", "fa")["filter"] == "(lang:fa OR lang:mixed)"
+    # They describe a query: without --query they are a usage error (exit 2), not silently ignored.
+    result = run(runner, "analyze", "--lang", "fa", "Isfahan")
+    assert result.exit_code == 2 and "--query" in result.output
+
+
 # -- run / eval ------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import built_index
 
-from search import Document, Index, compounds
+from search import Document, Index, QueryError, compounds, engine
 
 ZWNJ = "\u200c"
 
@@ -58,7 +58,7 @@ def _ids(results):
 
 def test_spaced_query_finds_the_zwnj_and_glued_spellings_first(library, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("search.engine.with_glued", lambda q, *a: q)
+        m.setattr("search.engine.add_glued", lambda q, *a: q)
         plain = _ids(library.search("کتاب خانه", limit=3))
     found = _ids(library.search("کتاب خانه", limit=3))
     # Without it the compound's passages are not found at all: the test can fail.
@@ -121,3 +121,24 @@ def _scored(ix: Index, text: str):
     from search.query import scored_terms
 
     return scored_terms(ix.parse(text).query, "text")
+
+
+@pytest.mark.parametrize("text", ["کتاب خانه Super Bowl", "Isfahan", "کتاب خانه -مرکزی", "lang:fa کتاب خانه"])
+@pytest.mark.parametrize("cross", [True, False])
+def test_explain_shows_what_search_runs(library, monkeypatch, text, cross):
+    # explain() and search() take one code path (Index._plan): what explain
+    # says is searched is the query search hands to the scorer.
+    ran = []
+    real_collect = engine.collect
+
+    def spy(searcher, q, *args, **kwargs):
+        ran.append(str(q))
+        return real_collect(searcher, q, *args, **kwargs)
+
+    monkeypatch.setattr(engine, "collect", spy)
+    library.search(text, cross=cross, snippets=False)
+    plan = library.explain(text, cross=cross, lang="fa")
+    assert ran == [plan.searched]
+    assert plan.filter == "(lang:fa OR lang:mixed)"
+    with pytest.raises(QueryError, match="unknown language"):
+        library.explain(text, lang="de")
