@@ -38,18 +38,20 @@ import threading
 
 from search.errors import BisearchError
 
-__all__ = ["AnalysisWorker", "AnalysisWorkerError", "available"]
+__all__ = ["AnalysisWorker", "AnalysisWorkerError", "CpuWatch", "available"]
 
 
 class AnalysisWorkerError(BisearchError):
     """The analysis worker process died or could not be reached."""
 
 
-def available() -> bool:
+def available(watch: CpuWatch | None = None) -> bool:
     """Should this process fork a worker now?
 
     Only on Linux (fork), from a process with one thread, and with a CPU to
-    spare: at least two, and a load average that leaves one idle. On a busy
+    spare: at least two, and other processes keeping less than half of the
+    others busy (:data:`SPARE`), as measured since ``watch`` began (the
+    writer starts one when it starts), or else by the load average. On a busy
     machine a second process only takes a share of CPU time from the first,
     and the work the worker saves the writer (about a fifth of its CPU time,
     net of pickling) is less than what the writer then loses. Measured on the
@@ -62,7 +64,67 @@ def available() -> bool:
     if not _single_threaded():
         return False
     cpus = _cpus()
-    return cpus >= 2 and _load() + 1 <= cpus
+    return cpus >= 2 and _others_busy(watch) <= cpus - 1 - SPARE
+
+
+#: Share of a CPU that other processes may keep busy, beside the writer and
+#: its worker, for a worker still to pay off.
+SPARE = 0.5
+#: A watch needs this many seconds of history to say anything.
+MIN_WATCH_SECONDS = 0.5
+
+
+class CpuWatch:
+    """How busy other processes have kept the machine's CPUs since the watch began.
+
+    The 1-minute load average counts this process too, and lags: a writer
+    that starts right after another command (a build after a build) sees a
+    load of about one for the minute after it, though a CPU is idle. So the
+    writer measures instead, over its own first seconds: the CPU time the
+    whole machine spent (``/proc/stat``) less its own (``os.times``), per
+    second of wall time.
+    """
+
+    def __init__(self) -> None:
+        self._start = _cpu_snapshot()
+
+    def others(self) -> float | None:
+        """CPUs kept busy by other processes on average since the start (None: not measurable yet)."""
+        now = _cpu_snapshot()
+        if self._start is None or now is None:
+            return None
+        wall = now[0] - self._start[0]
+        if wall < MIN_WATCH_SECONDS:
+            return None
+        busy = now[1] - self._start[1]
+        own = now[2] - self._start[2]
+        return max(0.0, (busy - own) / wall)
+
+
+def _cpu_snapshot() -> tuple[float, float, float] | None:
+    """(wall seconds, CPU seconds the machine has spent busy, CPU seconds of this process)."""
+    import time
+
+    try:
+        with open("/proc/stat", encoding="ascii") as fh:
+            fields = fh.readline().split()
+        ticks = [int(x) for x in fields[1:9]]  # user nice system idle iowait irq softirq steal
+        hz = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    if fields[0] != "cpu" or len(ticks) < 8:
+        return None
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / hz
+    t = os.times()
+    return time.monotonic(), busy, t.user + t.system
+
+
+def _others_busy(watch: CpuWatch | None) -> float:
+    """CPUs other processes keep busy: measured by ``watch`` if it can, else the load average less this process."""
+    measured = watch.others() if watch is not None else None
+    if measured is not None:
+        return measured
+    return _load() - 1
 
 
 def _single_threaded() -> bool:

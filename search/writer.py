@@ -945,6 +945,12 @@ class FastSegmentWriter(SegmentWriter):
         # Parallel analysis (search.parallel): a worker is forked once this
         # writer has analyzed PARALLEL_AFTER_CHARS characters by itself.
         self._parallel_after = PARALLEL_AFTER_CHARS if (PARALLEL if parallel is None else parallel) else None
+        self._cpuwatch = None
+        if self._parallel_after is not None:
+            from search.parallel import CpuWatch
+
+            # What other processes take of the CPUs while this writer works alone decides on a worker.
+            self._cpuwatch = CpuWatch()
         self._serial_chars = 0
         self._batch: list = []
         self._batch_chars = 0
@@ -1008,9 +1014,10 @@ class FastSegmentWriter(SegmentWriter):
     def _start_worker(self) -> None:
         from search import parallel
 
-        if not parallel.available():
-            # No CPU to spare now: ask again after as much work again.
+        if not parallel.available(self._cpuwatch):
+            # No CPU to spare now: ask again after as much work again, measured afresh.
             self._parallel_after = self._serial_chars + PARALLEL_AFTER_CHARS
+            self._cpuwatch = parallel.CpuWatch()
             return
         self._parallel_after = None
         try:

@@ -39,7 +39,7 @@ def workers(monkeypatch):
         real_init(self, handler)
         started.append(self)
 
-    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 0.0)
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
     monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
     monkeypatch.setattr(AnalysisWorker, "__init__", init)
@@ -170,13 +170,73 @@ def test_a_busy_machine_is_asked_again_later(tmp_path, workers, monkeypatch):
     loads = iter([5.0, 5.0])
     asked = []
 
-    def load():
+    def load(_watch):
         asked.append(1)
         return next(loads, 0.0)
 
-    monkeypatch.setattr(search.parallel, "_load", load)
+    monkeypatch.setattr(search.parallel, "_others_busy", load)
     monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 2000)
     with Index(tmp_path / "ix") as ix:
         ix.add(docs(120))
     assert len(asked) == 3 and len(workers) == 1  # busy, busy, then a worker
     assert count(tmp_path / "ix") == 120
+
+
+# -- whether to fork: a CPU to spare ------------------------------------------------------
+
+
+class _Watch:
+    def __init__(self, others):
+        self._others = others
+
+    def others(self):
+        return self._others
+
+
+def test_the_writers_own_measure_wins_over_the_lagging_load_average(monkeypatch):
+    # Right after another command (a build after a build) the 1-minute load
+    # average is still about one though a CPU is idle: what the writer
+    # measured over its own first seconds decides.
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)
+    monkeypatch.setattr(search.parallel, "_load", lambda: 1.9)
+    assert search.parallel.available(_Watch(0.05))
+    assert not search.parallel.available(_Watch(0.9))  # another process keeps a CPU busy
+    # Nothing measured yet (too soon, or no /proc/stat): the load average, less this process.
+    assert not search.parallel.available(_Watch(None))
+    assert not search.parallel.available()
+    monkeypatch.setattr(search.parallel, "_load", lambda: 1.2)
+    assert search.parallel.available(_Watch(None))
+
+
+def test_cpu_watch_counts_other_processes_not_this_one(monkeypatch):
+    if search.parallel._cpu_snapshot() is None:
+        pytest.skip("no /proc/stat here")
+
+    def watched(work) -> float:
+        watch = search.parallel.CpuWatch()
+        work()
+        others = watch.others()
+        assert others is not None
+        return others
+
+    def spin_here():
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            pass
+
+    def spin_elsewhere():
+        spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+        try:
+            time.sleep(1.0)
+        finally:
+            spinner.kill()
+            spinner.wait()
+
+    alone = watched(spin_here)  # this process busy: not "others"
+    other = watched(spin_elsewhere)  # another process busy, this one asleep
+    assert other - alone > 0.5, (alone, other)
+    # Too short a history says nothing.
+    assert search.parallel.CpuWatch().others() is None
+    monkeypatch.setattr(search.parallel, "_cpu_snapshot", lambda: None)
+    assert search.parallel.CpuWatch().others() is None

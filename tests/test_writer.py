@@ -372,7 +372,7 @@ def parallel(monkeypatch):
         real_init(self, handler)
         started.append(self.proc.pid)
 
-    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 0.0)
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
     monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
     monkeypatch.setattr(search.parallel.AnalysisWorker, "__init__", init)
@@ -431,7 +431,7 @@ def test_a_worker_takes_its_memory_from_the_pool_budget(tmp_path, parallel, monk
 def test_small_writes_start_no_worker(tmp_path, monkeypatch):
     import search.parallel
 
-    monkeypatch.setattr(search.parallel, "_load", lambda: 0.0)
+    monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 0.0)
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
     monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
     started = []
@@ -446,9 +446,9 @@ def test_a_busy_machine_starts_no_worker(monkeypatch):
 
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
     monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
-    monkeypatch.setattr(search.parallel, "_load", lambda: 1.5)
+    monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 1.0)  # one other busy process
     assert not search.parallel.available()
-    monkeypatch.setattr(search.parallel, "_load", lambda: 0.7)
+    monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 0.2)
     assert search.parallel.available()
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 1)
     assert not search.parallel.available()
