@@ -85,6 +85,12 @@ def _peak_rss_mb() -> dict:
     return {"peak_rss_mb": own + kids, "main_rss_mb": own, "worker_rss_mb": kids}
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and its waited-for children (the analysis worker) so far."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def _corpus_bytes(path: Path, limit: int) -> int:
     """Bytes of the JSONL lines a build with ``limit`` reads (0: the whole file)."""
     if not limit:
@@ -104,11 +110,11 @@ def build_child(corpus: Path, system: str, index: Path, limit: int) -> dict:
         import search.sync
 
         search.sync.STOCK_WRITER = True  # Whoosh's own SegmentWriter
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     with fresh_index(index, **_options(system)) as ix:
         report = ix.add(docs)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "docs": report.documents, **_peak_rss_mb()}
+    return {"seconds": seconds, "cpu_s": _cpu_seconds() - c0, "docs": report.documents, **_peak_rss_mb()}
 
 
 def build_plain(docs, index: Path) -> dict:
@@ -121,7 +127,7 @@ def build_plain(docs, index: Path) -> dict:
     if index.exists():
         shutil.rmtree(index)
     index.mkdir(parents=True)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), _cpu_seconds()
     schema = Schema(id=ID(stored=True, unique=True), title=TEXT(stored=True), text=TEXT(stored=True))
     ix = whoosh.index.create_in(str(index), schema)
     writer = ix.writer()
@@ -134,7 +140,7 @@ def build_plain(docs, index: Path) -> dict:
         n += 1
     writer.commit()
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "docs": n, **_peak_rss_mb()}
+    return {"seconds": seconds, "cpu_s": _cpu_seconds() - c0, "docs": n, **_peak_rss_mb()}
 
 
 def build(corpus: Path, system: str, index: Path, limit: int) -> dict:
@@ -381,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("mib_per_s", "  index MiB/s", ".2f"),
                 ("docs_per_s", "  index docs/s", ".0f"),
                 ("seconds", "  index build s", ".1f"),
+                ("cpu_s", "  index CPU s (main + worker)", ".1f"),
                 ("peak_rss_mb", "  peak RSS MB (main + worker)", ".0f"),
                 ("main_rss_mb", "    of which main process", ".0f"),
                 ("worker_rss_mb", "    of which analysis worker", ".0f"),
