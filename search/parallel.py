@@ -8,7 +8,9 @@ one :class:`AnalysisWorker`, sends it batches of the documents' analyzable
 values (pickled once per batch, which shares the strings a passage's
 ``text``, ``xkey`` and its document's ``body`` parts have in common) and
 applies the analyses it sends back, in order, so docnums and the index are
-what the writer alone would write.
+what the writer alone would write. At commit the same worker encodes some
+fields' postings while the writer encodes the others
+(:class:`search.writer._EncodeJob`).
 
 The worker:
 
@@ -80,9 +82,9 @@ class CpuWatch:
     The 1-minute load average counts this process too, and lags: a writer
     that starts right after another command (a build after a build) sees a
     load of about one for the minute after it, though a CPU is idle. So the
-    writer measures instead, over its own first seconds: the CPU time the
-    whole machine spent (``/proc/stat``) less its own (``os.times``), per
-    second of wall time.
+    writer measures instead, over its own first seconds: the user CPU time
+    the whole machine spent (``/proc/stat``) less its own and its ended
+    children's (``os.times``), per second of wall time.
     """
 
     def __init__(self) -> None:
@@ -102,7 +104,11 @@ class CpuWatch:
 
 
 def _cpu_snapshot() -> tuple[float, float, float] | None:
-    """(wall seconds, CPU seconds the machine has spent busy, CPU seconds of this process)."""
+    """(wall seconds, user CPU seconds of the whole machine, of this process and its ended children).
+
+    A writer's own workers, once ended, count as its own work: the analysis
+    worker is gone when the commit asks whether a CPU is spare.
+    """
     import time
 
     try:
@@ -114,9 +120,11 @@ def _cpu_snapshot() -> tuple[float, float, float] | None:
         return None
     if fields[0] != "cpu" or len(ticks) < 8:
         return None
-    busy = (sum(ticks) - ticks[3] - ticks[4]) / hz
+    # User time only: the kernel's own work (writing back the index a build
+    # just wrote, say) would otherwise read as another busy process.
+    busy = (ticks[0] + ticks[1]) / hz
     t = os.times()
-    return time.monotonic(), busy, t.user + t.system
+    return time.monotonic(), busy, t.user + t.children_user
 
 
 def _others_busy(watch: CpuWatch | None) -> float:

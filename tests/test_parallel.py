@@ -213,28 +213,27 @@ def test_cpu_watch_counts_other_processes_not_this_one(monkeypatch):
     if search.parallel._cpu_snapshot() is None:
         pytest.skip("no /proc/stat here")
 
-    def watched(work) -> float:
+    def spin_here() -> float:
         watch = search.parallel.CpuWatch()
-        work()
-        others = watch.others()
-        assert others is not None
-        return others
-
-    def spin_here():
         end = time.monotonic() + 1.0
         while time.monotonic() < end:
             pass
+        return watch.others()
 
-    def spin_elsewhere():
-        spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 1.5\nwhile time.time() < end: pass"])
+    def spin_elsewhere() -> float:
+        spinner = subprocess.Popen([sys.executable, "-c", "import time\nend = time.time() + 3\nwhile time.time() < end: pass"])
         try:
+            time.sleep(0.3)  # its start-up
+            watch = search.parallel.CpuWatch()
             time.sleep(1.0)
+            return watch.others()  # measured while it runs: another process
         finally:
             spinner.kill()
             spinner.wait()
 
-    alone = watched(spin_here)  # this process busy: not "others"
-    other = watched(spin_elsewhere)  # another process busy, this one asleep
+    alone = spin_here()  # this process busy: not "others"
+    other = spin_elsewhere()  # another process busy, this one asleep
+    assert alone is not None and other is not None
     assert other - alone > 0.5, (alone, other)
     # Too short a history says nothing.
     assert search.parallel.CpuWatch().others() is None
