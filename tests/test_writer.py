@@ -234,9 +234,9 @@ def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch):
     spills = []
     real_spill = search.writer._Pool.spill
 
-    def spill(self):
+    def spill(self, *args):
         spills.append(1)
-        return real_spill(self)
+        return real_spill(self, *args)
 
     monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
     monkeypatch.setattr(search.writer._Pool, "spill", spill)
@@ -256,10 +256,10 @@ def test_merged_segments_keep_to_the_budget(tmp_path, stock, monkeypatch):
     real_merge = FastSegmentWriter.add_postings_to_pool
     merging = []
 
-    def spill(self):
+    def spill(self, *args):
         if merging:
             merging[-1] += 1
-        return real_spill(self)
+        return real_spill(self, *args)
 
     def add_postings_to_pool(self, *args):
         merging.append(0)
@@ -479,3 +479,98 @@ def test_hash_tables_are_written_as_whoosh_writes_them():
         w.close()
         out.append(buf.getvalue())
     assert out[0] == out[1]
+
+
+# -- the worker encodes fields at commit (search.writer._EncodeJob) -------------------------------
+
+
+@pytest.fixture
+def encode_jobs(parallel, monkeypatch):
+    """A worker in every write (the ``parallel`` fixture), and an encode job at every commit, however small.
+
+    Yields the field lists the worker was given, one list per commit.
+    """
+    given_fields: list[list[str]] = []
+    real_init = search.writer._EncodeJob.__init__
+
+    def init(self, pool, schema, fields, level, out):
+        given_fields.append(list(fields))
+        real_init(self, pool, schema, fields, level, out)
+
+    monkeypatch.setattr(search.writer, "PARALLEL_COMMIT_POSTINGS", 0)
+    monkeypatch.setattr(search.writer._EncodeJob, "__init__", init)
+    return given_fields
+
+
+def test_same_index_when_the_worker_encodes_some_fields(tmp_path, stock, encode_jobs):
+    docs = sample_documents()
+    changed = [Document(id="fa-1", text=FA_PARAS[1] + "\n\n" + FA_PARAS[2], title="عنوان تازه")]
+    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(changed)])
+    assert len(encode_jobs) == 2  # each write of the fast writer (the stock writer has no worker)
+    assert all(fields for fields in encode_jobs)
+    assert not any(p.name.startswith("bisearch-encoded-") for p in tmp_path.rglob("*"))  # its files went
+    compare(fast, slow)
+
+
+def test_same_index_when_the_worker_encodes_from_spilled_runs_and_merges(tmp_path, stock, encode_jobs, monkeypatch):
+    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
+    docs = sample_documents()
+    steps = [lambda ix: ix.add(docs)] + [lambda ix, d=d: ix.add([d]) for d in docs[:3]]  # merges too
+    fast, slow = build_both(tmp_path, stock, steps)
+    assert len(encode_jobs) == len(steps)
+    compare(fast, slow)
+
+
+def test_the_split_balances_the_work(tmp_path, encode_jobs):
+    # text and body (positions) cost the most to encode: one goes to the worker, the other stays.
+    with Index(tmp_path / "ix") as ix:
+        ix.add(sample_documents())
+    (fields,) = encode_jobs
+    assert len({"text", "body"} & set(fields)) == 1, fields
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
+def test_random_documents_index_the_same_when_the_worker_encodes(tmp_path_factory, encode_jobs, docs, limitmb):
+    base = tmp_path_factory.mktemp("random-encode")
+    n = len(encode_jobs)
+    a = _whoosh_build(base / "fast", docs, True, limitmb)
+    assert len(encode_jobs) == n + 1
+    b = _whoosh_build(base / "stock", docs, False, 128)
+    assert_same(dump(a), dump(b))
+
+
+@pytest.mark.parametrize("how", ["raises", "killed"])
+def test_a_failed_encode_job_commits_nothing(tmp_path, encode_jobs, monkeypatch, how):
+    import os
+    import signal
+
+    from search import BisearchError
+
+    path = tmp_path / "ix"
+    with Index(path) as ix:
+        ix.add(sample_documents()[:2])
+    before = results(path)
+
+    def fail(_job):  # in the worker, which forks after this patch
+        if how == "killed":  # out of memory, say
+            os.kill(os.getpid(), signal.SIGKILL)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(search.writer, "_run_encode_job", fail)
+    with Index(path) as ix, pytest.raises(BisearchError) as err:
+        ix.add(sample_documents()[2:])
+    assert encode_jobs[-1]
+    # As any failed write says it: a full disk by its name, a dead worker by its signal.
+    assert ("no space left" if how == "raises" else "SIGKILL") in str(err.value)
+    assert err.value.hint or how == "raises"
+    assert results(path) == before  # what was committed before is intact, nothing new came in
+    assert not any(p.name.startswith("bisearch-encoded-") for p in tmp_path.rglob("*"))
+
+
+def test_small_commits_send_no_encode_job(tmp_path, parallel, monkeypatch):
+    jobs = []
+    monkeypatch.setattr(search.writer._EncodeJob, "__init__", lambda self, *a: jobs.append(1))
+    with Index(tmp_path / "ix") as ix:
+        ix.add(sample_documents())  # far fewer postings than PARALLEL_COMMIT_POSTINGS
+    assert parallel and not jobs
