@@ -57,9 +57,10 @@ def build_schema(*, persian_stemmer: str = analyzers.DEFAULT_PERSIAN_STEMMER, an
         end=STORED,
         title=TEXT(analyzer=ana, stored=True, field_boost=2.0),
         text=TEXT(analyzer=ana, stored=True, phrase=True),
-        # The whole document, indexed (not stored, no positions) on its first
-        # passage only: a document whose words are spread over many passages
-        # still lifts its lead passage, as whole-document BM25 would.
+        # The whole document, indexed (not stored; with positions, for a phrase
+        # over whole documents) on its first passage only: a document whose
+        # words are spread over many passages still lifts its lead passage,
+        # as whole-document BM25 would.
         body=TEXT(analyzer=ana),
         # Cross-script name keys (analyzers.crossscript): not stored, no positions.
         xkey=TEXT(analyzer=CrossScriptAnalyzer(), phrase=False),
