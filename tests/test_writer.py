@@ -382,19 +382,29 @@ def parallel(monkeypatch):
     return started
 
 
-def test_same_index_when_analyzed_in_a_worker(tmp_path, stock, parallel):
+def _write_then_change(tmp_path: Path, stock) -> tuple[Path, Path]:
+    """Two writes, the second replacing a document: ``build_both``'s two indexes."""
     docs = sample_documents()
     changed = [Document(id="fa-1", text=FA_PARAS[1] + "\n\n" + FA_PARAS[2], title="عنوان تازه")]
-    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(changed)])
+    return build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(changed)])
+
+
+def _write_with_spills_and_merges(tmp_path: Path, stock, monkeypatch) -> tuple[Path, Path, int]:
+    """A tiny memory budget (spills), then one-document writes (merges): the two indexes and the writes."""
+    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
+    docs = sample_documents()
+    steps = [lambda ix: ix.add(docs)] + [lambda ix, d=d: ix.add([d]) for d in docs[:3]]
+    return (*build_both(tmp_path, stock, steps), len(steps))
+
+
+def test_same_index_when_analyzed_in_a_worker(tmp_path, stock, parallel):
+    fast, slow = _write_then_change(tmp_path, stock)
     assert len(parallel) == 2  # one worker per write (the stock writer never forks)
     compare(fast, slow)
 
 
 def test_same_index_when_analyzed_in_a_worker_with_spills(tmp_path, stock, parallel, monkeypatch):
-    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
-    docs = sample_documents()
-    steps = [lambda ix: ix.add(docs)] + [lambda ix, d=d: ix.add([d]) for d in docs[:3]]  # merges too
-    fast, slow = build_both(tmp_path, stock, steps)
+    fast, slow, _writes = _write_with_spills_and_merges(tmp_path, stock, monkeypatch)
     assert parallel
     compare(fast, slow)
 
@@ -402,10 +412,14 @@ def test_same_index_when_analyzed_in_a_worker_with_spills(tmp_path, stock, paral
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same_in_parallel(tmp_path_factory, parallel, docs, limitmb):
-    base = tmp_path_factory.mktemp("random-parallel")
-    n = len(parallel)
+    _same_random_build(tmp_path_factory.mktemp("random-parallel"), docs, limitmb, parallel)
+
+
+def _same_random_build(base: Path, docs: list[Document], limitmb: float, started: list) -> None:
+    """``docs`` written by our writer (which must start one more of ``started``) and by Whoosh's read back the same."""
+    n = len(started)
     a = _whoosh_build(base / "fast", docs, True, limitmb)
-    assert len(parallel) == n + 1
+    assert len(started) == n + 1
     b = _whoosh_build(base / "stock", docs, False, 128)
     assert_same(dump(a), dump(b))
 
@@ -503,9 +517,7 @@ def encode_jobs(parallel, monkeypatch):
 
 
 def test_same_index_when_the_worker_encodes_some_fields(tmp_path, stock, encode_jobs):
-    docs = sample_documents()
-    changed = [Document(id="fa-1", text=FA_PARAS[1] + "\n\n" + FA_PARAS[2], title="عنوان تازه")]
-    fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs), lambda ix: ix.add(changed)])
+    fast, slow = _write_then_change(tmp_path, stock)
     assert len(encode_jobs) == 2  # each write of the fast writer (the stock writer has no worker)
     assert all(fields for fields in encode_jobs)
     assert not any(p.name.startswith("bisearch-encoded-") for p in tmp_path.rglob("*"))  # its files went
@@ -513,11 +525,8 @@ def test_same_index_when_the_worker_encodes_some_fields(tmp_path, stock, encode_
 
 
 def test_same_index_when_the_worker_encodes_from_spilled_runs_and_merges(tmp_path, stock, encode_jobs, monkeypatch):
-    monkeypatch.setattr(search.sync, "WRITER_LIMIT_MB", 0.01)
-    docs = sample_documents()
-    steps = [lambda ix: ix.add(docs)] + [lambda ix, d=d: ix.add([d]) for d in docs[:3]]  # merges too
-    fast, slow = build_both(tmp_path, stock, steps)
-    assert len(encode_jobs) == len(steps)
+    fast, slow, writes = _write_with_spills_and_merges(tmp_path, stock, monkeypatch)
+    assert len(encode_jobs) == writes
     compare(fast, slow)
 
 
@@ -532,12 +541,7 @@ def test_the_split_balances_the_work(tmp_path, encode_jobs):
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same_when_the_worker_encodes(tmp_path_factory, encode_jobs, docs, limitmb):
-    base = tmp_path_factory.mktemp("random-encode")
-    n = len(encode_jobs)
-    a = _whoosh_build(base / "fast", docs, True, limitmb)
-    assert len(encode_jobs) == n + 1
-    b = _whoosh_build(base / "stock", docs, False, 128)
-    assert_same(dump(a), dump(b))
+    _same_random_build(tmp_path_factory.mktemp("random-encode"), docs, limitmb, encode_jobs)
 
 
 @pytest.mark.parametrize("how", ["raises", "killed"])
