@@ -650,7 +650,7 @@ class Index:
         flt = _lang_filter(query, lang)
         parsed = self.parse(query)
         if parsed.is_empty:
-            return QueryPlan(query, "", (), "", False, (), False, parsed.warnings)
+            return QueryPlan(query, "", (), "", False, (), False, parsed.warnings, filter=str(flt) if flt is not None else "")
         plan = self._plan(parsed, self._parser, query, self._current_searcher().reader(), cross=cross)
         return QueryPlan(
             text=query,

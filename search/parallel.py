@@ -37,6 +37,7 @@ import signal
 import stat
 import sys
 import threading
+import time
 
 from search.errors import BisearchError
 
@@ -53,7 +54,8 @@ def available(watch: CpuWatch | None = None) -> bool:
     Only on Linux (fork), from a process with one thread, and with a CPU to
     spare: at least two, and other processes keeping less than half of the
     others busy (:data:`SPARE`), as measured since ``watch`` began (the
-    writer starts one when it starts), or else by the load average. On a busy
+    writer starts one when it starts, and asks once it is old enough), or
+    else, with nothing measured, a load average that leaves one idle. On a busy
     machine a second process only takes a share of CPU time from the first,
     and the work the worker saves the writer (about a fifth of its CPU time,
     net of pickling) is less than what the writer then loses. Measured on the
@@ -66,7 +68,14 @@ def available(watch: CpuWatch | None = None) -> bool:
     if not _single_threaded():
         return False
     cpus = _cpus()
-    return cpus >= 2 and _others_busy(watch) <= cpus - 1 - SPARE
+    if cpus < 2:
+        return False
+    others = _others_busy(watch)
+    if others is None:
+        # Nothing measured: the load average (which counts this process
+        # once it has run a while, and lags), as the only other sign.
+        return _load() + 1 <= cpus
+    return others <= cpus - 1 - SPARE
 
 
 #: Share of a CPU that other processes may keep busy, beside the writer and
@@ -90,6 +99,14 @@ class CpuWatch:
     def __init__(self) -> None:
         self._start = _cpu_snapshot()
 
+    @property
+    def young(self) -> bool:
+        """Too young to say anything yet, but it will (it has a start, and this machine a ``/proc/stat``)."""
+        if self._start is None:
+            return False
+        now = _cpu_snapshot()
+        return now is not None and now[0] - self._start[0] < MIN_WATCH_SECONDS
+
     def others(self) -> float | None:
         """CPUs kept busy by other processes on average since the start (None: not measurable yet)."""
         now = _cpu_snapshot()
@@ -106,11 +123,9 @@ class CpuWatch:
 def _cpu_snapshot() -> tuple[float, float, float] | None:
     """(wall seconds, user CPU seconds of the whole machine, of this process and its ended children).
 
-    A writer's own workers, once ended, count as its own work: the analysis
-    worker is gone when the commit asks whether a CPU is spare.
+    A writer's ended workers count as its own work (an earlier write's, in
+    a process that writes again).
     """
-    import time
-
     try:
         with open("/proc/stat", encoding="ascii") as fh:
             fields = fh.readline().split()
@@ -121,18 +136,24 @@ def _cpu_snapshot() -> tuple[float, float, float] | None:
     if fields[0] != "cpu" or len(ticks) < 8:
         return None
     # User time only: the kernel's own work (writing back the index a build
-    # just wrote, say) would otherwise read as another busy process.
-    busy = (ticks[0] + ticks[1]) / hz
+    # just wrote, say) would otherwise read as another busy process. Niced
+    # processes yield to the worker, so their time counts only when this
+    # process is niced too (its own time is in that column then).
+    busy = (ticks[0] + (ticks[1] if _niced() else 0)) / hz
     t = os.times()
     return time.monotonic(), busy, t.user + t.children_user
 
 
-def _others_busy(watch: CpuWatch | None) -> float:
-    """CPUs other processes keep busy: measured by ``watch`` if it can, else the load average less this process."""
-    measured = watch.others() if watch is not None else None
-    if measured is not None:
-        return measured
-    return _load() - 1
+def _niced() -> bool:
+    try:
+        return os.getpriority(os.PRIO_PROCESS, 0) > 0
+    except (AttributeError, OSError):
+        return False
+
+
+def _others_busy(watch: CpuWatch | None) -> float | None:
+    """CPUs other processes keep busy, as ``watch`` measured them (None: nothing measured)."""
+    return watch.others() if watch is not None else None
 
 
 def _single_threaded() -> bool:
@@ -247,6 +268,15 @@ class AnalysisWorker:
         if self.proc.exitcode is None:
             self.proc.kill()
             self.proc.join()
+
+    def kill(self) -> None:
+        """Stop the worker now, whatever it is doing (its work is moot), and reap it."""
+        if not self._closed:
+            try:
+                self.proc.kill()
+            except Exception:
+                pass
+        self.close()
 
     def __del__(self) -> None:
         try:

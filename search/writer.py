@@ -1189,6 +1189,10 @@ class FastSegmentWriter(SegmentWriter):
     def _start_worker(self) -> None:
         from search import parallel
 
+        if self._cpuwatch is not None and self._cpuwatch.young:
+            # Too soon to have measured anything: ask again a little later, same watch.
+            self._parallel_after = self._serial_chars + PARALLEL_AFTER_CHARS // 4
+            return
         if not parallel.available(self._cpuwatch):
             # No CPU to spare now: ask again after as much work again, measured afresh.
             self._parallel_after = self._serial_chars + PARALLEL_AFTER_CHARS
@@ -1324,6 +1328,49 @@ class FastSegmentWriter(SegmentWriter):
     def iter_postings(self):
         raise NotImplementedError("FastSegmentWriter keeps its postings in its own pool")
 
+    def _flush_with_worker(self, names: list[str], mine: list[str], theirs: list[str], level: int) -> None:
+        """Encode ``mine`` here and ``theirs`` in the worker (:class:`_EncodeJob`), then add all to the segment.
+
+        A worker that died by now (killed, out of memory) costs only time:
+        every document's analysis is in, and its fields' runs are on disk, so
+        this process encodes them itself. Any other failure fails the commit,
+        with the worker stopped at once, before its files are removed.
+        """
+        from search.parallel import AnalysisWorkerError
+
+        pool = self.pool
+        schema = self.schema
+        folder = pool.tempstore.folder
+        own, its, redo = (os.path.join(folder, f"bisearch-encoded-{n}") for n in ("own", "worker", "redo"))
+        fmts = {n: schema[n].format for n in names}
+        try:
+            pool.spill(theirs)  # the worker reads every posting of its fields from the runs
+            try:
+                self._worker.submit(_EncodeJob(pool, schema, theirs, level, its))
+                sent = True
+            except AnalysisWorkerError:
+                sent = False
+            layouts = {n: (own, part) for n, part in _encode_fields(pool, fmts, mine, level, own).items()}
+            try:
+                if not sent:
+                    raise AnalysisWorkerError("the worker is gone")
+                done = {n: (its, part) for n, part in self._worker.receive().items()}
+            except AnalysisWorkerError:
+                done = {n: (redo, part) for n, part in _encode_fields(pool, fmts, theirs, level, redo).items()}
+            layouts.update(done)
+            # Added in field-name order: Whoosh's MultiReader merges segments'
+            # terms assuming field ids follow the field names, as its own
+            # writer assigns them. Each file's fields are read in that order too.
+            _add_encoded(self.fieldwriter, schema, names, layouts)
+        except BaseException:
+            if self._worker is not None:
+                self._worker.kill()  # its job is moot: stopped before its files go
+            raise
+        finally:
+            for path in (own, its, redo):
+                _unlink(path)
+                _unlink(path + ".terms")
+
     def _commit_split(self, names: list[str]) -> tuple[list[str], list[str]]:
         """The fields this process encodes at commit, and those the analysis worker encodes beside it
         (:class:`_EncodeJob`; none without a worker, on a small commit, or with the temp files in memory)."""
@@ -1355,25 +1402,11 @@ class FastSegmentWriter(SegmentWriter):
         names = [n for n in pool.field_names() if n in schema]
         mine, theirs = self._commit_split(names)
         if not theirs:
+            self._stop_worker()  # nothing left for it: its memory goes now
             for fieldname in names:
                 _write_field(fw, fieldname, schema[fieldname], pool.iter_terms(fieldname), pool.doclens.get(fieldname), level)
         else:
-            folder = pool.tempstore.folder
-            own, its = os.path.join(folder, "bisearch-encoded-own"), os.path.join(folder, "bisearch-encoded-worker")
-            try:
-                pool.spill(theirs)  # the worker reads every posting of its fields from the runs
-                self._worker.submit(_EncodeJob(pool, schema, theirs, level, its))
-                fmts = {n: schema[n].format for n in mine}
-                layouts = {n: (own, part) for n, part in _encode_fields(pool, fmts, mine, level, own).items()}
-                layouts.update((n, (its, part)) for n, part in self._worker.receive().items())
-                # Added in field-name order: Whoosh's MultiReader merges segments'
-                # terms assuming field ids follow the field names, as its own
-                # writer assigns them.
-                _add_encoded(fw, schema, names, layouts)
-            finally:
-                for path in (own, its):
-                    _unlink(path)
-                    _unlink(path + ".terms")
+            self._flush_with_worker(names, mine, theirs, level)
         pool.cleanup()
         tindex = getattr(fw, "_tindex", None)
         if type(tindex) is OrderedHashWriter:

@@ -40,6 +40,7 @@ def workers(monkeypatch):
         started.append(self)
 
     monkeypatch.setattr(search.parallel, "_others_busy", lambda _watch: 0.0)
+    monkeypatch.setattr(search.parallel.CpuWatch, "young", False)  # as if measured already
     monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
     monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)  # other tests may leave threads
     monkeypatch.setattr(AnalysisWorker, "__init__", init)
@@ -175,6 +176,7 @@ def test_a_busy_machine_is_asked_again_later(tmp_path, workers, monkeypatch):
         return next(loads, 0.0)
 
     monkeypatch.setattr(search.parallel, "_others_busy", load)
+    monkeypatch.setattr(search.parallel.CpuWatch, "young", False)  # as if measured already
     monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 2000)
     with Index(tmp_path / "ix") as ix:
         ix.add(docs(120))
@@ -202,11 +204,45 @@ def test_the_writers_own_measure_wins_over_the_lagging_load_average(monkeypatch)
     monkeypatch.setattr(search.parallel, "_load", lambda: 1.9)
     assert search.parallel.available(_Watch(0.05))
     assert not search.parallel.available(_Watch(0.9))  # another process keeps a CPU busy
-    # Nothing measured yet (too soon, or no /proc/stat): the load average, less this process.
+    # Nothing measured (no /proc/stat): a load average that leaves a CPU idle, as before.
     assert not search.parallel.available(_Watch(None))
     assert not search.parallel.available()
-    monkeypatch.setattr(search.parallel, "_load", lambda: 1.2)
+    monkeypatch.setattr(search.parallel, "_load", lambda: 0.8)
     assert search.parallel.available(_Watch(None))
+
+
+def test_the_writer_asks_once_its_watch_has_measured(tmp_path, monkeypatch):
+    # The first ask comes after PARALLEL_AFTER_CHARS, often within a few
+    # tenths of a second: too soon for the watch. The writer asks again a
+    # little later with the same watch, and its measure decides, not the
+    # lagging load average (1.9 here, as right after another build).
+    clock = [0.0]
+
+    def snapshot():
+        clock[0] += 0.02  # 20 ms of wall time per look; no other process busy
+        return clock[0], 0.0, 0.0
+
+    asked = []
+    real_available = search.parallel.available
+
+    def available(watch=None):
+        asked.append(watch.others())
+        return real_available(watch)
+
+    monkeypatch.setattr(search.parallel, "_cpu_snapshot", snapshot)
+    monkeypatch.setattr(search.parallel, "_load", lambda: 1.9)
+    monkeypatch.setattr(search.parallel, "_cpus", lambda: 2)
+    monkeypatch.setattr(search.parallel, "_single_threaded", lambda: True)
+    monkeypatch.setattr(search.parallel, "available", available)
+    monkeypatch.setattr(search.writer, "PARALLEL_AFTER_CHARS", 2000)
+    started = []
+    real_init = AnalysisWorker.__init__
+    monkeypatch.setattr(AnalysisWorker, "__init__", lambda self, h: started.append(1) or real_init(self, h))
+    with Index(tmp_path / "ix") as ix:
+        ix.add(docs(200))
+    assert started == [1]
+    assert asked and asked[0] == 0.0  # asked only once measured (a young watch says None)
+    assert count(tmp_path / "ix") == 200
 
 
 def test_cpu_watch_counts_other_processes_not_this_one(monkeypatch):
