@@ -1082,7 +1082,9 @@ WORKER_POOL_SHARE = 0.5
 # Relative cost of encoding one posting, by field format (FastSegmentWriter._commit_split).
 _ENCODE_COST = {formats.Positions: 3.3, formats.Frequency: 1.5, formats.Existence: 0.3}
 #: Postings a commit must hold for the analysis worker to encode some of its fields (:class:`_EncodeJob`).
-PARALLEL_COMMIT_POSTINGS = 1_000_000
+#: It pays off from the smallest writes that start a worker: 2,000 raw-en-news
+#: documents 2.78 -> 2.28 s, 5,000 5.9 -> 4.8 s.
+PARALLEL_COMMIT_POSTINGS = 100_000
 #: Characters of field values per batch sent to the worker.
 BATCH_CHARS = 100_000
 #: Batches sent and not yet applied, at most.
