@@ -36,7 +36,7 @@ from analyzers.chars import ZWNJ
 
 # The quoted-pair rule's own pieces (search.query._glued_alternatives): the
 # same halves, the same three-letter minimum (بم بم), the same quotes.
-from search.query import _MIN_GLUED_PART, _QUOTED_RX, _is_persian_word, add_optional, scored_terms
+from search.query import _MIN_GLUED_PART, _QUOTED_RX, _is_persian_word, add_optional
 
 #: The field whose vocabulary decides whether the glued word exists.
 FIELD = "text"
@@ -96,8 +96,3 @@ def add_glued(q: wq.Query, parser, words: list[str] | tuple[str, ...]) -> wq.Que
     if not words:
         return q
     return add_optional(q, parser.parse(" ".join(words)))
-
-
-def with_glued(q: wq.Query, parser, text: str, analyzer, reader) -> wq.Query:
-    """``q`` with the glued spellings of its spaced compounds added (:func:`glued_words`, :func:`add_glued`)."""
-    return add_glued(q, parser, glued_words(text, analyzer, reader, scored=scored_terms(q, FIELD)))

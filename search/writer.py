@@ -1120,10 +1120,10 @@ class FastSegmentWriter(SegmentWriter):
         self.parts_fields = self.analysis.parts_fields
         # Parallel analysis (search.parallel): a worker is forked once this
         # writer has analyzed PARALLEL_AFTER_CHARS characters by itself.
-        self._parallel = PARALLEL if parallel is None else parallel
-        self._parallel_after = PARALLEL_AFTER_CHARS if self._parallel else None
+        parallel = PARALLEL if parallel is None else parallel
+        self._parallel_after = PARALLEL_AFTER_CHARS if parallel else None
         self._cpuwatch = None
-        if self._parallel:
+        if parallel:
             from search.parallel import CpuWatch
 
             # What other processes take of the CPUs while this writer works alone decides on a worker.
@@ -1347,19 +1347,21 @@ class FastSegmentWriter(SegmentWriter):
         fmts = {n: schema[n].format for n in names}
         try:
             pool.spill(theirs)  # the worker reads every posting of its fields from the runs
+            worker = self._worker
             try:
-                self._worker.submit(_EncodeJob(pool, schema, theirs, level, its))
-                sent = True
+                worker.submit(_EncodeJob(pool, schema, theirs, level, its))
             except AnalysisWorkerError:
-                sent = False
+                worker = None
             layouts = {n: (own, part) for n, part in _encode_fields(pool, fmts, mine, level, own).items()}
-            try:
-                if not sent:
-                    raise AnalysisWorkerError("the worker is gone")
-                done = {n: (its, part) for n, part in self._worker.receive().items()}
-            except AnalysisWorkerError:
-                done = {n: (redo, part) for n, part in _encode_fields(pool, fmts, theirs, level, redo).items()}
-            layouts.update(done)
+            theirs_done = None
+            if worker is not None:
+                try:
+                    theirs_done = {n: (its, part) for n, part in worker.receive().items()}
+                except AnalysisWorkerError:
+                    pass
+            if theirs_done is None:  # the worker is gone: its fields are encoded here
+                theirs_done = {n: (redo, part) for n, part in _encode_fields(pool, fmts, theirs, level, redo).items()}
+            layouts.update(theirs_done)
             # Added in field-name order: Whoosh's MultiReader merges segments'
             # terms assuming field ids follow the field names, as its own
             # writer assigns them. Each file's fields are read in that order too.

@@ -8,7 +8,6 @@ import pytest
 from whoosh import query as wq
 
 from search import Index
-from search.compounds import with_glued
 from search.feedback import expand, is_topic
 
 # A topic ("earthquake Bam") whose third report never names it: only the
@@ -129,7 +128,7 @@ def test_a_word_the_query_searches_already_is_not_added_again(tmp_path):
     )
     text = "کتاب خانه"
     searcher = index._current_searcher()
-    q = with_glued(index.parse(text).query, index._parser, text, index._analyzer, searcher.reader())
+    q = index._plan(index.parse(text), index._parser, text, searcher.reader(), cross=False).direct  # with the glued word
     (glued,) = [t.term for t in index.analyze("کتابخانه")]
 
     def count(query: wq.Query) -> int:
