@@ -619,18 +619,20 @@ def _postings(m) -> tuple[list[int], list[float]]:
         pos += 4 + length
 
 
-#: The start of a posting block's pickle, ``dumps((ids, weights, values), 2)``
-#: (W3PostingsWriter._write_block), up to the end of ``weights``: ids is a
+#: The start of a posting block's pickle, ``dumps((ids, weights, values), P)``
+#: (W3PostingsWriter._write_block writes protocol 2, our writer 3 or 4; see
+#: search.writer._BLOCK_PROTOCOL), up to the end of ``weights``: ids is a
 #: tuple of ints (each BININT1/BININT2/BININT, as the pickler writes them),
 #: weights None, a float or a tuple of floats (BINFLOAT), each tuple followed
-#: by its memo put. Every alternative starts with its own opcode, so there is
-#: one way to read the bytes, the unpickler's own.
+#: by its memo (BINPUT/LONG_BINPUT, or MEMOIZE from protocol 4, whose pickle
+#: may open with a FRAME). Every alternative starts with its own opcode, so
+#: there is one way to read the bytes, the unpickler's own.
 _IDS_WEIGHTS = re.compile(
-    rb"\x80\x02"  # PROTO 2
-    # ids: a tuple of ints, MARK ... TUPLE or TUPLE1..3, then its memo put
-    rb"(?:\((?:K.|M..|J....)*t|(?:K.|M..|J....){1,3}[\x85-\x87])(?:q.|r....)"
+    rb"\x80(?:[\x02\x03]|\x04(?P<frame>\x95.{8})?)"  # PROTO 2, 3 or 4 (FRAME)
+    # ids: a tuple of ints, MARK ... TUPLE or TUPLE1..3, then its memo
+    rb"(?:\((?:K.|M..|J....)*t|(?:K.|M..|J....){1,3}[\x85-\x87])(?:q.|r....|\x94)"
     # weights: None, a tuple of floats (memoized) or one float
-    rb"(?:N|\((?:G.{8})*t(?:q.|r....)|(?:G.{8}){1,3}[\x85-\x87](?:q.|r....)|G.{8})",
+    rb"(?:N|\((?:G.{8})*t(?:q.|r....|\x94)|(?:G.{8}){1,3}[\x85-\x87](?:q.|r....|\x94)|G.{8})",
     re.S,
 )
 
@@ -638,16 +640,19 @@ _IDS_WEIGHTS = re.compile(
 def _ids_and_weights(data: bytes, count: int):
     """(ids, weights) of a block's pickle, without unpickling its values.
 
-    The values (encoded positions, one ``bytes`` per posting) are nine
-    tenths of the unpickling time and scoring never reads them, so the
-    pickle is cut after ``weights`` and closed as a 2-tuple. Anything
+    Scoring never reads the values (encoded positions, one ``bytes`` per
+    posting), and in Whoosh's protocol 2 pickle they are nine tenths of the
+    unpickling time, so the pickle is cut after ``weights`` and closed as a
+    2-tuple. Anything
     unexpected (the cut does not parse, or gives other lengths) is read
     whole, as Whoosh reads it.
     """
     m = _IDS_WEIGHTS.match(data)
     if m is not None:
         try:
-            ids, weights = loads(data[: m.end()] + b"\x86.")  # TUPLE2, STOP
+            # A frame announces the whole pickle's length: the cut goes without it.
+            head = data[: m.end()] if m.start("frame") < 0 else data[:2] + data[11 : m.end()]
+            ids, weights = loads(head + b"\x86.")  # TUPLE2, STOP
         except Exception:  # any surprise: read the block whole
             pass
         else:
