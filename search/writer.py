@@ -89,10 +89,6 @@ COMPRESSION_LEVEL = 1
 _WBITS = 12
 _MEMLEVEL = 2
 
-#: From this many postings a field's pool is sorted with numpy (see _FieldPool._sorted_numpy);
-#: below it, the pure-Python counting sort, for which a small update imports no numpy.
-NUMPY_SORT_POSTINGS = 50_000
-
 _BLOCK = 128  # W3Codec's default blocklimit
 _TI_STRUCT = W3TermInfo._struct  # "!BfIBBfII"
 _DUMPS = pickle.dumps
@@ -347,15 +343,10 @@ class _FieldPool:
 
     def sorted_columns(self):
         """``(terms, counts, docs, weights, values)``: the postings ordered by term, docs ascending
-        within a term (arrival order); empties the pool.
-
-        ``counts[i]`` postings belong to ``terms[i]``. A stable sort by the
-        term's rank keeps the arrival (docnum) order within each term.
+        within a term (arrival order); empties the pool. ``counts[i]`` postings belong to ``terms[i]``.
         """
         terms = self.terms
         ordered = sorted(terms)
-        if len(self.tids) >= NUMPY_SORT_POSTINGS:
-            return (ordered, *self._sorted_numpy(ordered))
         # A counting sort: each term's postings go to its slot range, in
         # arrival (docnum) order. Leaner than sorting a permutation and
         # gathering through it (no per-posting index objects) and faster.
@@ -383,35 +374,6 @@ class _FieldPool:
         del nxt
         self.clear()
         return ordered, counts, docs, weights, values
-
-    def _sorted_numpy(self, ordered: list[str]):
-        """The same sort in C (numpy): a stable argsort of each posting's term rank, and gathers.
-
-        The Python loop costs ~0.5 µs a posting, which a large write pays at
-        every spill and at commit (7 million postings on raw-en-news). Each
-        source array is freed as soon as it is gathered, so the sort needs at
-        most ~20 bytes a posting on top of the pool.
-        """
-        import numpy as np
-
-        terms = self.terms
-        rank = np.empty(len(terms), np.uint32)
-        rank[np.fromiter(map(terms.__getitem__, ordered), np.int64, len(ordered))] = np.arange(len(ordered), dtype=np.uint32)
-        key = rank[np.frombuffer(self.tids, np.uint32)]
-        del rank
-        order = np.argsort(key, kind="stable")
-        counts = np.bincount(key, minlength=len(ordered)).tolist()
-        del key
-        docs = array("I", np.frombuffer(self.docs, np.uint32)[order].tobytes())
-        self.docs = array("I")
-        weights = array("d", np.frombuffer(self.weights, np.float64)[order].tobytes())
-        self.weights = array("d")
-        gathered = np.fromiter(self.values, object, len(self.values))
-        self.values = []
-        values = gathered[order].tolist()
-        del gathered, order
-        self.clear()
-        return counts, docs, weights, values
 
     def clear(self) -> None:
         self.terms = _TermIds()

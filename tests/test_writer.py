@@ -229,11 +229,11 @@ def test_same_index_when_small_segments_are_merged(tmp_path, stock):
     compare(fast, slow)
 
 
-@pytest.mark.parametrize("numpy_sort", [False, True], ids=["python-sort", "numpy-sort"])
-def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch, numpy_sort):
+@pytest.mark.parametrize("chunk", [20_000, 3], ids=["one-chunk", "many-chunks"])
+def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch, chunk):
     # A budget of a few KB: the pool spills sorted runs to disk many times.
-    # Runs this small take the pure-Python sort unless numpy is asked for.
-    monkeypatch.setattr(search.writer, "NUMPY_SORT_POSTINGS", 0 if numpy_sort else 10**9)
+    # A run is written in chunks of whole terms: a handful of postings each splits every field.
+    monkeypatch.setattr(search.writer, "_RUN_CHUNK", chunk)
     spills = []
     real_spill = search.writer._Pool.spill
 
@@ -358,38 +358,6 @@ def test_random_documents_index_the_same(tmp_path_factory, docs, limitmb):
     b = _whoosh_build(base / "stock", docs, False, 128)
     assert_same(dump(a), dump(b))
     assert document_hash(docs[0])  # the documents are valid product documents
-
-
-_pool_docs = st.lists(
-    st.lists(
-        st.tuples(st.sampled_from(["a", "b", "ab", "z", "درس", "دَرس", "x" * 30, ""]), st.floats(0, 8), st.binary(max_size=5)),
-        max_size=12,
-    ),
-    max_size=40,
-)
-
-
-@settings(max_examples=150, deadline=None)
-@given(docs=_pool_docs)
-def test_the_numpy_sort_orders_postings_as_the_python_sort(docs):
-    """Terms in order, each term's postings in arrival (docnum) order, values and weights along."""
-
-    def pool():
-        p = search.writer._FieldPool()
-        for docnum, postings in enumerate(docs):
-            keys = list(dict.fromkeys(t for t, _w, _v in postings))  # a document has a term once
-            first = {t: (w, v) for t, w, v in reversed(postings)}
-            a = search.writer._Analyzed(keys, [first[k][0] for k in keys], [first[k][1] for k in keys], len(keys))
-            p.add(docnum * 3, a, 1.5 if docnum % 4 == 1 else 1.0)
-        return p
-
-    python_pool, numpy_pool = pool(), pool()
-    n = len(python_pool)
-    want = python_pool.sorted_columns()  # below NUMPY_SORT_POSTINGS
-    got = numpy_pool._sorted_numpy(sorted(numpy_pool.terms))
-    assert (want[0], *got) == want
-    assert [type(x) for x in got] == [list, type(want[2]), type(want[3]), list]
-    assert sum(want[1]) == n and len(python_pool) == len(numpy_pool) == 0  # both emptied the pool
 
 
 # -- the parallel path (search.parallel) ----------------------------------------------------------
