@@ -350,6 +350,33 @@ def _whoosh_build(path: Path, docs: list[Document], fast: bool, limitmb: float):
     return ix
 
 
+def test_boosts_and_stored_overrides_as_whoosh_reads_them(tmp_path):
+    # Whoosh's keyword arguments beside the fields: a document boost, a field
+    # boost (which replaces the document's for that field) and a stored value
+    # other than the indexed one. The fast writer reads them per document.
+    docs = [
+        {"pid": "a", "title": "Cat and dog", "text": "a cat sat", "_boost": 2.0},
+        {"pid": "b", "title": "Dog", "text": "the dog sat on the cat", "_title_boost": 3.0, "_boost": 0.5},
+        {"pid": "c", "title": "Bird", "text": "a bird sang", "_stored_text": "shown instead"},
+        {"pid": "d", "title": "Cat", "text": "cat cat cat", "_text_boost": 1.5},
+    ]
+    ixs = []
+    for fast in (True, False):
+        path = tmp_path / ("fast" if fast else "stock")
+        path.mkdir()
+        ix = whoosh.index.create_in(str(path), build_schema())
+        w = FastSegmentWriter(ix, parallel=False) if fast else ix.writer()
+        for d in docs:
+            w.add_document(**d)
+        w.commit()
+        ixs.append(ix)
+    fast_dump, stock_dump = dump(ixs[0]), dump(ixs[1])
+    assert_same(fast_dump, stock_dump)
+    assert fast_dump["stored"][2]["text"] == "shown instead"
+    weights = {p[0]: p[1] for p in fast_dump["postings", "title", b"dog"][0]}
+    assert weights[1] == 3.0 * 2.0  # the field boost, times TEXT's field_boost of title
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same(tmp_path_factory, docs, limitmb):
