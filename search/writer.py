@@ -67,6 +67,7 @@ from types import MethodType
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh.columns import PickleColumn
 from whoosh.fields import FieldType
 from whoosh.filedb.filetables import OrderedHashWriter, md5_hash
 from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort
@@ -861,6 +862,16 @@ def _add_encoded(fieldwriter, schema, names: list[str], layouts: dict[str, tuple
             terms.close()
 
 
+def _add_stored(self, docnum: int, v) -> None:
+    """``PickleColumn.Writer.add`` for a document's stored fields, pickled with protocol 4, not 2.
+
+    Protocol 2 pickles a datetime (the ``date`` field) through ``_codecs.encode``:
+    our stored dict takes 7 µs to dump that way and 3 µs with protocol 4, and
+    loads a third faster. The reader calls ``pickle.loads``, any protocol alike.
+    """
+    self._child.add(docnum, emptybytes if v is None else _DUMPS(v, 4))
+
+
 def _small_compress(data: bytes, level: int) -> bytes:
     c = zlib.compressobj(min(level, COMPRESSION_LEVEL), zlib.DEFLATED, _WBITS, _MEMLEVEL)
     return c.compress(data) + c.flush()
@@ -1143,6 +1154,8 @@ class FastSegmentWriter(SegmentWriter):
         child = getattr(stored, "_child", None)
         if child is not None and hasattr(child, "_compress"):
             child._compress = _small_compress  # the same zlib stream, without zlib.compress's 256 KB setup
+        if type(stored) is PickleColumn.Writer:
+            stored.add = MethodType(_add_stored, stored)
         self.analysis = DocAnalysis(self.schema)
         self._plans: dict[str, _FieldPlan] = {}
         self._strmode = self.analysis.strmode
