@@ -421,6 +421,7 @@ class _Run:
         self.name = name
         self.fields: dict[str, list[int]] = {}  # field → offsets of its chunks
         self.postings: dict[str, int] = {}  # field → postings written
+        self.terms: dict[str, int] = {}  # field → terms written
 
     def write(self, pools: dict[str, _FieldPool]) -> None:
         f = self.tempstore.create_file(self.name).raw_file()
@@ -432,6 +433,7 @@ class _Run:
                 offsets = self.fields[fieldname] = []
                 self.postings[fieldname] = len(pool)
                 terms, counts, docs, weights, values = pool.sorted_columns()
+                self.terms[fieldname] = len(terms)
                 # Chunks of whole terms, about _RUN_CHUNK postings each.
                 t0 = p0 = p = 0
                 for t, c in enumerate(counts, 1):
@@ -519,6 +521,11 @@ class _Pool:
         """How many postings ``fieldname`` has, in memory and in the runs."""
         pool = self.fields.get(fieldname)
         return (len(pool) if pool is not None else 0) + sum(run.postings.get(fieldname, 0) for run in self.runs)
+
+    def terms(self, fieldname: str) -> int:
+        """How many terms ``fieldname`` has in memory, plus in each run (a term in several runs counts in each)."""
+        pool = self.fields.get(fieldname)
+        return (len(pool.terms) if pool is not None else 0) + sum(run.terms.get(fieldname, 0) for run in self.runs)
 
     def field_names(self) -> list[str]:
         names = {n for n, p in self.fields.items() if len(p)}
@@ -1104,8 +1111,13 @@ PARALLEL_AFTER_CHARS = 1_000_000
 #: builds with a worker: at the full budget 342 MB (main 250), at 0.625 292 MB,
 #: at 0.5 271 MB (main 177); raw-fa-news at the full budget 282 MB.
 WORKER_POOL_SHARE = 0.5
-# Relative cost of encoding one posting, by field format (FastSegmentWriter._commit_split).
-_ENCODE_COST = {formats.Positions: 3.3, formats.Frequency: 1.5, formats.Existence: 0.3}
+# Cost of encoding a field at commit (FastSegmentWriter._commit_split), in µs: per
+# posting by field format, plus per term (its block header, term info and the
+# merge of runs). Measured per field on full raw-en-news builds with 9 runs:
+# body 3.45 M postings with positions 6.2 s, xkey 2.67 M with frequencies 2.5 s,
+# date 1.18 M bare 0.33 s, pid 148 k terms of one posting each 0.72 s.
+_ENCODE_COST = {formats.Positions: 1.6, formats.Frequency: 0.9, formats.Existence: 0.25}
+_ENCODE_TERM_COST = 4.5
 #: Postings a commit must hold for the analysis worker to encode some of its fields (:class:`_EncodeJob`).
 #: It pays off from the smallest writes that start a worker: 2,000 raw-en-news
 #: documents 2.78 -> 2.28 s, 5,000 5.9 -> 4.8 s.
@@ -1434,9 +1446,13 @@ class FastSegmentWriter(SegmentWriter):
         postings = {n: self.pool.postings(n) for n in names}
         if sum(postings.values()) < PARALLEL_COMMIT_POSTINGS:
             return names, []
-        # Encoding cost by posting, measured per format on raw-en-news: a
-        # posting with positions ~3.3 µs, with a frequency ~1.5, a bare one ~0.3.
-        sizes = {n: postings[n] * _ENCODE_COST.get(type(schema[n].format), 1.0) for n in names}
+        # Per posting by format, plus per term: a unique field (pid, doc_id) is
+        # all terms of one posting, which cost 15 times a bare posting. The
+        # runs' term counts add up a term once per run it is in: an estimate
+        # that grows with the runs alike for every field.
+        sizes = {
+            n: postings[n] * _ENCODE_COST.get(type(schema[n].format), 1.0) + self.pool.terms(n) * _ENCODE_TERM_COST for n in names
+        }
         # Greedy halves by that cost, the largest field first.
         mine: list[str] = []
         theirs: list[str] = []

@@ -583,6 +583,26 @@ def test_the_split_balances_the_work(tmp_path, encode_jobs):
     assert len({"text", "body"} & set(fields)) == 1, fields
 
 
+def test_the_split_counts_terms_as_well_as_postings(tmp_path):
+    # A unique field (one posting per term) costs far more per posting to
+    # encode than a bare field with few terms: the split's estimate counts
+    # the terms in memory and in every run (a term once per run it is in).
+    from whoosh.filedb.filestore import FileStorage
+
+    from search.writer import _Analyzed, _Pool
+
+    pool = _Pool(FileStorage(str(tmp_path)), 128)
+    for docnum in range(6):
+        pool.field("pid").add(docnum, _Analyzed([f"p{docnum}"], [1.0], [b""], 1), 1.0)
+        pool.field("date").add(docnum, _Analyzed(["2024"], [1.0], [b""], 1), 1.0)
+        if docnum in (1, 3):
+            pool.spill()
+    assert (pool.terms("pid"), pool.postings("pid")) == (6, 6)
+    assert (pool.terms("date"), pool.postings("date")) == (3, 6)  # in two runs and in memory
+    assert pool.terms("title") == 0
+    pool.cleanup()
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same_when_the_worker_encodes(tmp_path_factory, encode_jobs, docs, limitmb):
