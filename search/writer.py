@@ -101,6 +101,9 @@ _DUMPS = pickle.dumps
 #: Protocol 4's one-byte memo makes a full block a third smaller once
 #: compressed, but its 9-byte frame header outweighs that on a block of one
 #: posting (most terms), so those use protocol 3.
+#: search.fastscore cuts a block's pickle after its ids and weights; past ~3,000
+#: postings a protocol 4 pickle opens a second frame there and the cut falls
+#: back to reading the block whole (correct, slower): mind it if _BLOCK grows.
 _BLOCK_PROTOCOL = 4
 _ONE_POSTING_PROTOCOL = 3
 

@@ -121,6 +121,8 @@ def dump(ix) -> dict:
                     ti.max_id(),
                 )
                 out["postings", name, t] = (posts, stats)
+            if field.column_type:  # sortable fields' column values (doc_id)
+                out["column", name] = list(r.column_reader(name))
             out["field_length", name] = r.field_length(name)
             out["doc_field_length", name] = [r.doc_field_length(d, name) for d in range(r.doc_count_all())]
             if field.scorable and name in indexed:
@@ -583,7 +585,7 @@ def test_the_split_balances_the_work(tmp_path, encode_jobs):
     assert len({"text", "body"} & set(fields)) == 1, fields
 
 
-def test_the_split_counts_terms_as_well_as_postings(tmp_path):
+def test_the_pool_counts_terms_for_the_split(tmp_path):
     # A unique field (one posting per term) costs far more per posting to
     # encode than a bare field with few terms: the split's estimate counts
     # the terms in memory and in every run (a term once per run it is in).
