@@ -197,7 +197,11 @@ def test_the_session_writes_with_the_fast_writer(tmp_path):
         session.abort()
 
 
-def test_same_index_as_whoosh(tmp_path, stock):
+@pytest.mark.parametrize("compressor", ["default", "zlib"])
+def test_same_index_as_whoosh(tmp_path, stock, monkeypatch, compressor):
+    # With ISA-L installed the writer compresses with it; zlib is the fallback where it is not.
+    if compressor == "zlib":
+        monkeypatch.setattr(search.writer, "_compress", search.writer._zlib_compress)
     docs = sample_documents()
     fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs)])
     compare(fast, slow)
@@ -377,6 +381,16 @@ def test_boosts_and_stored_overrides_as_whoosh_reads_them(tmp_path):
     assert fast_dump["stored"][2]["text"] == "shown instead"
     weights = {p[0]: p[1] for p in fast_dump["postings", "title", b"dog"][0]}
     assert weights[1] == 3.0 * 2.0  # the field boost, times TEXT's field_boost of title
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(max_size=3000), st.text(max_size=800).map(lambda t: t.encode() * 3)), level=st.integers(1, 3))
+def test_compressed_blocks_are_zlib_streams(data, level):
+    # Readers (Whoosh's block reader, the stored-fields column) call zlib.decompress.
+    import zlib
+
+    assert zlib.decompress(search.writer._compress(data, level)) == data
+    assert zlib.decompress(search.writer._zlib_compress(data, level)) == data
 
 
 def test_stored_fields_are_pickled_with_protocol_4(tmp_path):
