@@ -541,7 +541,8 @@ def test_hash_tables_are_written_as_whoosh_writes_them():
 
     keys = sorted({os.urandom(1 + i % 7) for i in range(3000)})
     out = []
-    for fast in (False, True):
+    # Whoosh's writer; its add with our table writer; our _TermAdder (flat hash arrays), in two runs.
+    for fast, adder in ((False, False), (True, False), (True, True)):
         buf = io.BytesIO()
         w = OrderedHashWriter(StructFile(buf))
         w.dbfile.close = lambda: None  # keep the bytes
@@ -549,11 +550,19 @@ def test_hash_tables_are_written_as_whoosh_writes_them():
             w._write_hashes = search.writer.MethodType(search.writer._write_hashes, w)
         else:
             assert w._write_hashes.__func__ is HashWriter._write_hashes
-        for k in keys:
-            w.add(k, b"v" + k)
+        if adder:
+            for part in (keys[:1000], keys[1000:]):  # one adder per field, as the writer uses them
+                tadd = search.writer._TermAdder(w)
+                for k in part:
+                    tadd(k, b"v" + k)
+                tadd.done()
+            assert not any(w.buckets)  # the entries went to the flat arrays
+        else:
+            for k in keys:
+                w.add(k, b"v" + k)
         w.close()
         out.append(buf.getvalue())
-    assert out[0] == out[1]
+    assert out[0] == out[1] == out[2]
 
 
 # -- the worker encodes fields at commit (search.writer._EncodeJob) -------------------------------
