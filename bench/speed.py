@@ -18,6 +18,7 @@ measured in the same run, hold.
     python bench/speed.py --corpora fa --queries 200 --json /tmp/speed.json
     python bench/speed.py --reuse              # query again the indexes of the last run
     python bench/speed.py --limit 2000 --rounds 5 --build-only   # indexing only, 5 interleaved rounds, medians
+    python bench/speed.py --rounds 3 --build-only --no-stock     # the indexing ratio (against whoosh-plain) only
 
 Reports, per corpus (``raw-fa-news`` with the fa-qa dev questions,
 ``raw-en-news`` with the en-squad dev questions):
@@ -318,6 +319,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", dest="json_out", help="write the figures to this JSON file")
     ap.add_argument("--build-only", action="store_true", help="indexing figures only: no queries, no cold start")
     ap.add_argument(
+        "--no-stock",
+        action="store_true",
+        help="with --build-only: skip whoosh-stock (its builds are 3/4 of the time); bisearch against whoosh-plain only",
+    )
+    ap.add_argument(
         "--rounds", type=int, default=1, help="builds per system, alternating the systems each round; medians (default 1)"
     )
     ap.add_argument(
@@ -327,6 +333,9 @@ def main(argv: list[str] | None = None) -> int:
         "(query and cold-start figures only; the indexing rows print nan)",
     )
     args = ap.parse_args(argv)
+    if args.no_stock and not args.build_only:
+        ap.error("--no-stock needs --build-only (query and cold-start rows compare with whoosh-stock)")
+    systems = ["bisearch"] if args.no_stock else list(SYSTEMS)
     data = data_dir_or_exit(args.data)
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -347,8 +356,8 @@ def main(argv: list[str] | None = None) -> int:
             questions = questions[: args.queries]
         res: dict = {}
         if args.rounds > 1 and not args.reuse:
-            res.update(build_rounds(corpus, corpus_name, [*SYSTEMS, PLAIN], work, args.limit, args.rounds))
-            for system in (*SYSTEMS, PLAIN):
+            res.update(build_rounds(corpus, corpus_name, [*systems, PLAIN], work, args.limit, args.rounds))
+            for system in (*systems, PLAIN):
                 print(
                     f"{corpus_name} {system}: rounds {res[system]['rounds_s']} s, median {res[system]['seconds']:.2f} s",
                     file=sys.stderr,
@@ -357,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         elif not args.reuse:
             print(f"building {corpus_name} with {PLAIN} ...", file=sys.stderr, flush=True)
             res[PLAIN] = build(corpus, PLAIN, work / f"{corpus_name}-{PLAIN}", args.limit)
-        for system in SYSTEMS:
+        for system in systems:
             index = work / f"{corpus_name}-{system}"
             if system in res:
                 b = res[system]
@@ -378,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
             if short == "fa":
                 fa_index[system] = index
         figures["corpora"][corpus_name] = {"docs": res["bisearch"]["docs"], "mib": res["bisearch"]["mib"], **res}
-        ours, base = res["bisearch"], res["whoosh-stock"]
+        ours, base = res["bisearch"], res.get("whoosh-stock")
         plain = res.get(PLAIN)
         tag = f"{corpus_name} ({ours['docs']} docs, {ours['mib']:.1f} MiB)"
         rows.append((f"{tag}", float("nan"), None, ".0f"))
@@ -393,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("worker_rss_mb", "    of which analysis worker", ".0f"),
                 ("index_mb", "  index size MB", ".1f"),
             ):
-                rows.append((label, ours[key], base[key], fmt, plain[key] if plain else None))
+                rows.append((label, ours[key], base[key] if base else None, fmt, plain[key] if plain else None))
         else:
             rows.append(("  index size MB", ours["index_mb"], base["index_mb"], ".1f"))
         if args.build_only:

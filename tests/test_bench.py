@@ -56,3 +56,14 @@ def test_speed_bench_indexes_reuters_dated_documents(tmp_path):
     iso_only.parent.mkdir()
     iso_only.write_text(json.dumps(rows[2]) + "\n", encoding="utf-8")
     assert iso_dated_copy(iso_only, tmp_path) == iso_only
+
+
+def test_speed_bench_without_stock_is_for_builds_only(tmp_path):
+    # Query and cold-start rows compare with whoosh-stock: skipping it is a usage error outside --build-only.
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "speed.py"), "--no-stock", "--data", "/nonexistent", "--work", str(tmp_path / "w")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "--no-stock needs --build-only" in proc.stderr
