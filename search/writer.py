@@ -1176,21 +1176,6 @@ MAX_INFLIGHT = 4
 # -- the writer --------------------------------------------------------------------------------
 
 
-class _FieldPlan:
-    """What :meth:`FastSegmentWriter._add` reads of a field for every document, read once."""
-
-    __slots__ = ("boost_key", "column", "field", "indexed", "scorable", "stored", "stored_key")
-
-    def __init__(self, field, fieldname: str) -> None:
-        self.field = field
-        self.indexed = field.indexed
-        self.scorable = field.scorable
-        self.stored = field.stored
-        self.column = field.column_type
-        self.boost_key = f"_{fieldname}_boost"
-        self.stored_key = f"_stored_{fieldname}"
-
-
 class FastSegmentWriter(SegmentWriter):
     """``SegmentWriter`` with the posting pool described in the module docstring.
 
@@ -1214,7 +1199,6 @@ class FastSegmentWriter(SegmentWriter):
         if type(stored) is PickleColumn.Writer:
             stored.add = MethodType(_add_stored, stored)
         self.analysis = DocAnalysis(self.schema)
-        self._plans: dict[str, _FieldPlan] = {}
         self._strmode = self.analysis.strmode
         #: Fields that accept ``_<field>_parts`` (Positions fields with the bilingual analyzer).
         self.parts_fields = self.analysis.parts_fields
@@ -1249,44 +1233,37 @@ class FastSegmentWriter(SegmentWriter):
                 self._start_worker()
 
     def _add(self, fields, fieldnames, analyzed) -> None:
-        """Add one document; ``analyzed``: its values analyzed by the worker (``{field: (keys, weights, values, length)}``).
-
-        As ``SegmentWriter.add_document`` adds a document, with each field's
-        constants (its keyword names, flags, column) looked up once per
-        writer rather than once per field of every document.
-        """
+        """Add one document; ``analyzed``: its values analyzed by the worker (``{field: (keys, weights, values, length)}``)."""
         perdocwriter = self.perdocwriter
+        schema = self.schema
         docnum = self.docnum
         pool = self.pool
-        plans = self._plans
-        docboost = float(fields["_boost"]) if "_boost" in fields else 1.0  # SegmentWriter._doc_boost
+        docboost = self._doc_boost(fields)
         perdocwriter.start_doc(docnum)
         grown = 0
         for fieldname in fieldnames:
             value = fields.get(fieldname)
             if value is None:
                 continue
-            plan = plans.get(fieldname)
-            if plan is None:
-                plan = plans[fieldname] = _FieldPlan(self.schema[fieldname], fieldname)
-            field = plan.field
+            field = schema[fieldname]
             length = 0
-            if plan.indexed:
-                boost_key = plan.boost_key  # SegmentWriter._field_boost
-                fieldboost = float(fields[boost_key]) if boost_key in fields else docboost
+            if field.indexed:
+                fieldboost = self._field_boost(fields, fieldname, docboost)
                 r = analyzed.get(fieldname) if analyzed is not None else None
                 a = _Analyzed(*r) if r is not None else self.analysis.analyze(fieldname, field, value, fields)
                 if a.keys:
                     grown += pool.field(fieldname).add(docnum, a, fieldboost)
-                if plan.scorable:
+                if field.scorable:
                     length = a.length
                     if length:
                         pool.set_length(fieldname, docnum, length_to_byte(length))
-            customval = fields.get(plan.stored_key, value)
-            perdocwriter.add_field(fieldname, field, customval if plan.stored else None, length)
-            column = plan.column
+            customval = fields.get(f"_stored_{fieldname}", value)
+            sv = customval if field.stored else None
+            perdocwriter.add_field(fieldname, field, sv, length)
+            column = field.column_type
             if column and customval is not None:
-                perdocwriter.add_column_value(fieldname, column, field.to_column_value(customval))
+                cv = field.to_column_value(customval)
+                perdocwriter.add_column_value(fieldname, column, cv)
 
         perdocwriter.finish_doc()
         self._added = True
