@@ -8,7 +8,10 @@ one :class:`AnalysisWorker`, sends it batches of the documents' analyzable
 values (pickled once per batch, which shares the strings a passage's
 ``text``, ``xkey`` and its document's ``body`` parts have in common) and
 applies the analyses it sends back, in order, so docnums and the index are
-what the writer alone would write. At commit the same worker encodes some
+what the writer alone would write. The writer's own share (pooling, stored
+fields, spills) is less than the analysis, so when the worker is behind the
+writer analyzes batches itself and holds them until the worker's earlier
+ones are in. At commit the same worker encodes some
 fields' postings while the writer encodes the others
 (:class:`search.writer._EncodeJob`).
 
@@ -352,6 +355,23 @@ def _worker_main(handler, task_r, res_w, parent_ends, parent: int) -> None:
                 return
 
     threading.Thread(target=read, name="bisearch-analysis-reader", daemon=True).start()
+    # And a sender thread sends the results, so this process goes on to the
+    # next batch while the parent is busy elsewhere (a spill) and the pipe is
+    # full. What it holds is bounded by the batches the parent has in flight.
+    results: queue.SimpleQueue = queue.SimpleQueue()
+
+    def send() -> None:
+        while True:
+            out = results.get()
+            if out is None:
+                return
+            try:
+                res_w.send_bytes(out)
+            except OSError:  # the parent is gone, or closed its end
+                os._exit(0)
+
+    sender = threading.Thread(target=send, name="bisearch-analysis-sender", daemon=True)
+    sender.start()
     while True:
         data = tasks.get()
         if not data:
@@ -364,8 +384,7 @@ def _worker_main(handler, task_r, res_w, parent_ends, parent: int) -> None:
             out = pickle.dumps(msg, pickle.HIGHEST_PROTOCOL)
         except Exception as exc:
             out = pickle.dumps((False, RuntimeError(f"analysis failed: {msg[1]!r} ({exc})")), pickle.HIGHEST_PROTOCOL)
-        try:
-            res_w.send_bytes(out)
-        except OSError:
-            break
+        results.put(out)
+    results.put(None)
+    sender.join()
     os._exit(0)

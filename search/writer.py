@@ -32,8 +32,10 @@ deletions, the TOC, the compound segment file) and replaces the posting pool:
   process (:mod:`search.parallel`) once :data:`PARALLEL_AFTER_CHARS`
   characters were analyzed here: the writer sends it batches of the
   documents' string values and adds each document, in order, when its
-  analysis comes back. Small writes (an ``update`` of a few documents) never
-  start one, and a worker that dies fails the write, which commits nothing;
+  analysis comes back; when the worker is :data:`MAX_INFLIGHT` batches
+  behind, the writer analyzes the next batches itself rather than wait.
+  Small writes (an ``update`` of a few documents) never start one, and a
+  worker that dies fails the write, which commits nothing;
 * at the commit of a large write, that worker encodes about half of the
   fields' postings (:class:`_EncodeJob`) while the writer encodes the rest,
   and the writer adds both to the segment in field order.
@@ -1117,9 +1119,21 @@ class DocAnalysis:
         return out
 
 
+def _analyze_jobs(analysis: DocAnalysis, schema, jobs) -> list[dict[str, tuple]]:
+    """Each job ``{field: value, "_<field>_parts": parts}`` → ``{field: (keys, weights, values, length)}``, fields in the job's (sorted) order."""
+    out = []
+    for job in jobs:
+        res = {}
+        for name, value in job.items():
+            if name[0] != "_":
+                a = analysis.analyze(name, schema[name], value, job)
+                res[name] = (a.keys, a.weights, a.values, a.length)
+        out.append(res)
+    return out
+
+
 class _WorkerAnalysis:
-    """Runs in the analysis worker: each job ``{field: value, "_<field>_parts": parts}``
-    → ``{field: (keys, weights, values, length)}``, fields in the job's (sorted) order."""
+    """Runs in the analysis worker: a batch of jobs (see :func:`_analyze_jobs`), or an :class:`_EncodeJob`."""
 
     def __init__(self, schema) -> None:
         self.schema = schema
@@ -1132,16 +1146,7 @@ class _WorkerAnalysis:
         analysis = self.analysis
         if analysis is None:
             analysis = self.analysis = DocAnalysis(self.schema)
-        schema = self.schema
-        out = []
-        for job in jobs:
-            res = {}
-            for name, value in job.items():
-                if name[0] != "_":
-                    a = analysis.analyze(name, schema[name], value, job)
-                    res[name] = (a.keys, a.weights, a.values, a.length)
-            out.append(res)
-        return out
+        return _analyze_jobs(analysis, self.schema, jobs)
 
 
 #: Analyze in a worker process (search.parallel) on large writes.
@@ -1169,8 +1174,10 @@ _ENCODE_TERM_COST = 4.5
 PARALLEL_COMMIT_POSTINGS = 100_000
 #: Characters of field values per batch sent to the worker.
 BATCH_CHARS = 100_000
-#: Batches sent and not yet applied, at most.
-MAX_INFLIGHT = 4
+#: Batches sent to the worker and not yet added, at most.
+MAX_INFLIGHT = 12
+#: Batches analyzed by the writer itself and held until the worker's before them are added, at most.
+MAX_HELD = 4
 
 
 # -- the writer --------------------------------------------------------------------------------
@@ -1318,29 +1325,50 @@ class FastSegmentWriter(SegmentWriter):
             self._send()
 
     def _send(self) -> None:
+        """Hand the batch to the worker, or, with the worker behind, analyze it here.
+
+        Both processes then stay busy: the writer's own share of the work
+        (pooling, stored fields, spills) is less than the worker's analysis
+        on most corpora, and a writer that waited for the worker would idle.
+        """
         if not self._batch:
             return
         worker = self._worker
-        worker.submit([job for _f, _n, job in self._batch])
-        self._pending.append(self._batch)
-        self._batch = []
-        self._batch_chars = 0
-        while worker.inflight >= MAX_INFLIGHT or worker.ready():
-            self._apply(worker.receive())
+        batch, self._batch, self._batch_chars = self._batch, [], 0
+        jobs = [job for _f, _n, job in batch]
+        self._apply_ready()
+        if worker.inflight < MAX_INFLIGHT:
+            worker.submit(jobs)
+            self._pending.append((batch, None))
+        else:
+            # The worker has MAX_INFLIGHT batches to go: this one is analyzed
+            # here and held until the batches before it are added.
+            self._pending.append((batch, _analyze_jobs(self.analysis, self.schema, jobs)))
+            while len(self._pending) > MAX_INFLIGHT + MAX_HELD:
+                self._apply_first()
+        self._apply_ready()
 
-    def _apply(self, results) -> None:
-        batch = self._pending.popleft()
+    def _apply_ready(self) -> None:
+        """Add the documents of the first batches, as long as their analysis is in."""
+        pending = self._pending
+        while pending and (pending[0][1] is not None or self._worker.ready()):
+            self._apply_first()
+
+    def _apply_first(self) -> None:
+        """Add the documents of the first batch held, waiting for the worker's analysis if need be."""
+        batch, results = self._pending.popleft()
+        if results is None:
+            results = self._worker.receive()
         for (fields, fieldnames, _job), analyzed in zip(batch, results, strict=True):
             self._add(fields, fieldnames, analyzed)
 
     def _drain(self) -> None:
         """Add every document held for the worker."""
-        worker = self._worker
-        if worker is None:
+        if self._worker is None:
             return
         self._send()
-        while worker.inflight:
-            self._apply(worker.receive())
+        while self._pending:
+            self._apply_first()
 
     def _stop_worker(self) -> None:
         worker, self._worker = self._worker, None

@@ -18,6 +18,7 @@ import whoosh.index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import search.parallel
 import search.sync
 import search.writer
 from search import Document, Index
@@ -469,6 +470,23 @@ def test_same_index_when_analyzed_in_a_worker_with_spills(tmp_path, stock, paral
     compare(fast, slow)
 
 
+def test_same_index_when_the_writer_analyzes_batches_itself(tmp_path, stock, parallel, monkeypatch):
+    """A worker that is behind: the writer analyzes the next batches itself and adds them in order."""
+    here = []
+    real = search.writer._analyze_jobs
+
+    def spy(analysis, schema, jobs):
+        here.append(len(jobs))  # only the writer's calls land here: the worker's list is its own copy
+        return real(analysis, schema, jobs)
+
+    monkeypatch.setattr(search.writer, "_analyze_jobs", spy)
+    monkeypatch.setattr(search.writer, "MAX_INFLIGHT", 1)
+    monkeypatch.setattr(search.parallel.AnalysisWorker, "ready", lambda self: False)  # always behind
+    fast, slow = _write_then_change(tmp_path, stock)
+    assert parallel and len(here) >= 2  # several batches held at once (MAX_HELD)
+    compare(fast, slow)
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same_in_parallel(tmp_path_factory, parallel, docs, limitmb):
@@ -577,9 +595,9 @@ def encode_jobs(parallel, monkeypatch):
     given_fields: list[list[str]] = []
     real_init = search.writer._EncodeJob.__init__
 
-    def init(self, pool, schema, fields, level, out):
+    def init(self, pool, schema, fields, *rest):
         given_fields.append(list(fields))
-        real_init(self, pool, schema, fields, level, out)
+        real_init(self, pool, schema, fields, *rest)
 
     monkeypatch.setattr(search.writer, "PARALLEL_COMMIT_POSTINGS", 0)
     monkeypatch.setattr(search.writer._EncodeJob, "__init__", init)
