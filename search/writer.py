@@ -645,6 +645,39 @@ class _TermAdder:
         self.tpos = tpos + 8 + len(key) + len(value)
         self.lastkey = key
 
+    def add_records(self, entries, base: int) -> None:
+        """Add a chunk of :class:`_EntrySink`'s entries, their postings ``base`` bytes further on.
+
+        The encoder made each term's record all but its offset, and its hash
+        (both processes encode at once); what is left here, one process at a
+        time, is the offset and the appends.
+        """
+        if self.hashfn is not _md5_hash:
+            raise ValueError("pre-hashed term entries need the term index's MD5 hash")
+        if not entries:
+            return
+        first = entries[0][0]
+        if first[8 : 8 + _HASH_LENGTHS.unpack_from(first)[0]] <= self.lastkey:
+            raise ValueError(f"Keys must increase: {self.lastkey!r}..")
+        tpos = self.tpos
+        hashes = self.hashes
+        positions = self.positions
+        index_append = self.index_append
+        records = []
+        add = records.append
+        for head, offset, tail, h in entries:
+            rec = head + pack_long(base + offset) + tail
+            add(rec)
+            index_append(tpos)
+            b = h & 255
+            hashes[b].append(h)
+            positions[b].append(tpos)
+            tpos += len(rec)
+        self.twrite(emptybytes.join(records))
+        self.tpos = tpos
+        last = entries[-1][0]
+        self.lastkey = last[8 : 8 + _HASH_LENGTHS.unpack_from(last)[0]]
+
     def done(self) -> None:
         self.tindex.lastkey = self.lastkey
 
@@ -793,14 +826,15 @@ class _EncodeJob:
     it fails, the commit fails and commits nothing.
     """
 
-    __slots__ = ("fields", "folder", "level", "out", "runs")
+    __slots__ = ("fields", "folder", "ids", "level", "out", "runs")
 
-    def __init__(self, pool: _Pool, schema, fields: list[str], level: int, out: str) -> None:
+    def __init__(self, pool: _Pool, schema, fields: list[str], level: int, out: str, ids: dict[str, int]) -> None:
         self.folder: str = pool.tempstore.folder
         self.runs = [(run.name, {f: run.fields[f] for f in fields if f in run.fields}) for run in pool.runs]
         self.fields = [(f, schema[f].format, bytes(pool.doclens[f]) if f in pool.doclens else None) for f in fields]
         self.level = level
         self.out = out
+        self.ids = ids
 
 
 def _run_encode_job(job: _EncodeJob) -> dict[str, tuple[int, int, int]]:
@@ -816,7 +850,7 @@ def _run_encode_job(job: _EncodeJob) -> dict[str, tuple[int, int, int]]:
         if lens is not None:
             pool.doclens[f] = bytearray(lens)
     fmts = {f: fmt for f, fmt, _lens in job.fields}
-    return _encode_fields(pool, fmts, [f for f, _fmt, _lens in job.fields], job.level, job.out)
+    return _encode_fields(pool, fmts, [f for f, _fmt, _lens in job.fields], job.level, job.out, job.ids)
 
 
 def _unlink(path: str) -> None:
@@ -830,18 +864,21 @@ def _unlink(path: str) -> None:
 _ENTRY_CHUNK = 20_000
 
 
-def _encode_fields(pool: _Pool, formats_: dict, fields: list[str], level: int, path: str) -> dict[str, tuple[int, int, int]]:
+def _encode_fields(
+    pool: _Pool, formats_: dict, fields: list[str], level: int, path: str, ids: dict[str, int]
+) -> dict[str, tuple[int, int, int]]:
     """Encode each field's postings into the file ``path`` and its term entries into ``path.terms``.
 
     Returns ``{field: (start, end, entry chunks)}``; the entries are pickled
-    lists of ``(term bytes, term info, offset, length)``, field after field,
-    so neither process holds a large field's entries at once.
+    lists (see :class:`_EntrySink`), field after field, so neither process
+    holds a large field's entries at once. ``ids``: each field's id in the
+    segment, which its term keys start with.
     """
     layout = {}
     with open(path, "wb", buffering=1 << 20) as out, open(path + ".terms", "wb", buffering=1 << 20) as tout:
         pos = 0
         for fieldname in fields:
-            sink = _EntrySink(tout)
+            sink = _EntrySink(tout, pack_ushort(ids[fieldname]))
             start = pos
             pos = _encode_field(
                 formats_[fieldname], pool.iter_terms(fieldname), pool.doclens.get(fieldname), level, out.write, pos, sink
@@ -851,18 +888,31 @@ def _encode_fields(pool: _Pool, formats_: dict, fields: list[str], level: int, p
 
 
 class _EntrySink:
-    """Collects a field's term entries and writes them to ``out`` in pickled chunks of :data:`_ENTRY_CHUNK`."""
+    """Collects a field's term entries and writes them to ``out`` in pickled chunks of :data:`_ENTRY_CHUNK`.
 
-    __slots__ = ("chunks", "entries", "out")
+    Each entry is ``(head, offset, tail, hash)``: the term index record
+    (lengths, key, term info) up to the postings' offset, the offset within
+    this process's postings file, the packed postings length after it, and
+    the key's MD5 hash (:meth:`_TermAdder.add_records` takes them). The key
+    is the term under ``prefix``, the field's id in the segment.
+    """
 
-    def __init__(self, out) -> None:
+    __slots__ = ("chunks", "entries", "last", "out", "prefix")
+
+    def __init__(self, out, prefix: bytes) -> None:
         self.out = out
+        self.prefix = prefix
+        self.last = emptybytes
         self.entries: list = []
         self.chunks = 0
 
     def __call__(self, tbytes: bytes, tinfo: bytes, offset: int, length: int) -> None:
+        key = self.prefix + tbytes
+        if key <= self.last:
+            raise ValueError(f"Keys must increase: {self.last!r}..{key!r}")
+        self.last = key
         entries = self.entries
-        entries.append((tbytes, tinfo, offset, length))
+        entries.append((_HASH_LENGTHS.pack(len(key), len(tinfo) + 12) + key + tinfo, offset, pack_int(length), _md5_hash(key)))
         if len(entries) >= _ENTRY_CHUNK:
             self._dump()
 
@@ -898,11 +948,12 @@ def _add_encoded(fieldwriter, schema, names: list[str], layouts: dict[str, tuple
                     raise OSError(f"{path} ends before the postings of field {fieldname!r}")
                 postfile.write(chunk)
                 left -= len(chunk)
+            if fieldwriter._fieldid != names.index(fieldname):
+                # The entries' keys were made with the field's id as _field_ids gives it.
+                raise RuntimeError(f"field {fieldname!r} got id {fieldwriter._fieldid}, not its place in {names}")
             tadd = _TermAdder(fieldwriter._tindex)
-            prefix = pack_ushort(fieldwriter._fieldid)
             for _ in range(chunks):
-                for tbytes, tinfo, offset, length in pickle.load(terms):
-                    tadd(prefix + tbytes, tinfo + pack_long(base + offset) + pack_int(length))
+                tadd.add_records(pickle.load(terms), base)
             tadd.done()
             fieldwriter.finish_field()
     finally:
@@ -1457,14 +1508,15 @@ class FastSegmentWriter(SegmentWriter):
         folder = pool.tempstore.folder
         own, its, redo = (os.path.join(folder, f"bisearch-encoded-{n}") for n in ("own", "worker", "redo"))
         fmts = {n: schema[n].format for n in names}
+        ids = {n: i for i, n in enumerate(names)}  # the fields' ids in the segment: _add_encoded starts them in this order
         try:
             pool.spill(theirs)  # the worker reads every posting of its fields from the runs
             worker = self._worker
             try:
-                worker.submit(_EncodeJob(pool, schema, theirs, level, its))
+                worker.submit(_EncodeJob(pool, schema, theirs, level, its, ids))
             except AnalysisWorkerError:
                 worker = None
-            layouts = {n: (own, part) for n, part in _encode_fields(pool, fmts, mine, level, own).items()}
+            layouts = {n: (own, part) for n, part in _encode_fields(pool, fmts, mine, level, own, ids).items()}
             theirs_done = None
             if worker is not None:
                 try:
@@ -1472,7 +1524,7 @@ class FastSegmentWriter(SegmentWriter):
                 except AnalysisWorkerError:
                     pass
             if theirs_done is None:  # the worker is gone: its fields are encoded here
-                theirs_done = {n: (redo, part) for n, part in _encode_fields(pool, fmts, theirs, level, redo).items()}
+                theirs_done = {n: (redo, part) for n, part in _encode_fields(pool, fmts, theirs, level, redo, ids).items()}
             layouts.update(theirs_done)
             # Added in field-name order: Whoosh's MultiReader merges segments'
             # terms assuming field ids follow the field names, as its own
