@@ -345,10 +345,13 @@ class _FieldPool:
         # array.extend takes another array at C speed, any other iterable item by item.
         self.tids.extend(map(terms.__getitem__, keys))
         self.docs.extend(array("I", (docnum,)) * n)
-        if boost == 1.0:
-            self.weights.extend(array("d", a.weights))
+        weights = a.weights
+        if boost != 1.0:
+            self.weights.extend(array("d", [w * boost for w in array("d", weights)]))
+        elif type(weights) is bytes:  # from _analyze_jobs: the doubles' bytes, unpickled without a float each
+            self.weights.frombytes(weights)
         else:
-            self.weights.extend(array("d", [w * boost for w in a.weights]))
+            self.weights.extend(array("d", weights))
         self.values.extend(a.values)
         return n * _POSTING_BYTES + (len(terms) - nterms) * _TERM_BYTES
 
@@ -1178,7 +1181,7 @@ def _analyze_jobs(analysis: DocAnalysis, schema, jobs) -> list[dict[str, tuple]]
         for name, value in job.items():
             if name[0] != "_":
                 a = analysis.analyze(name, schema[name], value, job)
-                res[name] = (a.keys, a.weights, a.values, a.length)
+                res[name] = (a.keys, array("d", a.weights).tobytes(), a.values, a.length)
         out.append(res)
     return out
 
@@ -1210,8 +1213,11 @@ PARALLEL_AFTER_CHARS = 1_000_000
 #: the fork, plus its own memos (76 MB on raw-fa-news, 92 MB on raw-en-news),
 #: and the two together must stay under the issue's 300 MB. Full raw-en-news
 #: builds with a worker: at the full budget 342 MB (main 250), at 0.625 292 MB,
-#: at 0.5 271 MB (main 177); raw-fa-news at the full budget 282 MB.
-WORKER_POOL_SHARE = 0.5
+#: at 0.5 271 MB (main 177); raw-fa-news at the full budget 282 MB. Since the
+#: writer analyzes batches itself (and grows memos of its own, +20 MB), 0.5
+#: gave 297-303 MB in the bench and 0.4 gives 279 MB (main 150, worker 129; 11
+#: spills instead of 9).
+WORKER_POOL_SHARE = 0.4
 # Cost of encoding a field at commit (FastSegmentWriter._commit_split), in µs: per
 # posting by field format, plus per term (its block header, term info and the
 # merge of runs). Measured per field on full raw-en-news builds with 9 runs:
@@ -1226,7 +1232,7 @@ PARALLEL_COMMIT_POSTINGS = 100_000
 #: Characters of field values per batch sent to the worker.
 BATCH_CHARS = 100_000
 #: Batches sent to the worker and not yet added, at most.
-MAX_INFLIGHT = 12
+MAX_INFLIGHT = 8
 #: Batches analyzed by the writer itself and held until the worker's before them are added, at most.
 MAX_HELD = 4
 
