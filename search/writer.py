@@ -952,7 +952,7 @@ def _add_encoded(fieldwriter, schema, names: list[str], layouts: dict[str, tuple
                 postfile.write(chunk)
                 left -= len(chunk)
             if fieldwriter._fieldid != names.index(fieldname):
-                # The entries' keys were made with the field's id as _field_ids gives it.
+                # The encoders made the entries' keys with the ids _flush_with_worker gave them: names' order.
                 raise RuntimeError(f"field {fieldname!r} got id {fieldwriter._fieldid}, not its place in {names}")
             tadd = _TermAdder(fieldwriter._tindex)
             for _ in range(chunks):
@@ -1174,7 +1174,11 @@ class DocAnalysis:
 
 
 def _analyze_jobs(analysis: DocAnalysis, schema, jobs) -> list[dict[str, tuple]]:
-    """Each job ``{field: value, "_<field>_parts": parts}`` → ``{field: (keys, weights, values, length)}``, fields in the job's (sorted) order."""
+    """Each job ``{field: value, "_<field>_parts": parts}`` → ``{field: (keys, weights, values, length)}``, fields in the job's (sorted) order.
+
+    The weights are the doubles' bytes (``array("d")``): sent from the worker,
+    they unpickle as one object, not a float per posting.
+    """
     out = []
     for job in jobs:
         res = {}
