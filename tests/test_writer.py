@@ -357,10 +357,13 @@ def _whoosh_build(path: Path, docs: list[Document], fast: bool, limitmb: float):
     return ix
 
 
-def test_boosts_and_stored_overrides_as_whoosh_reads_them(tmp_path):
+@pytest.mark.parametrize("in_worker", [False, True], ids=["serial", "worker"])
+def test_boosts_and_stored_overrides_as_whoosh_reads_them(tmp_path, request, in_worker):
     # Whoosh's keyword arguments beside the fields: a document boost, a field
     # boost (which replaces the document's for that field) and a stored value
-    # other than the indexed one. The fast writer reads them per document.
+    # other than the indexed one. The fast writer reads them per document,
+    # also when the worker analyzed it (its weights come as bytes).
+    started = request.getfixturevalue("parallel") if in_worker else []
     docs = [
         {"pid": "a", "title": "Cat and dog", "text": "a cat sat", "_boost": 2.0},
         {"pid": "b", "title": "Dog", "text": "the dog sat on the cat", "_title_boost": 3.0, "_boost": 0.5},
@@ -372,11 +375,12 @@ def test_boosts_and_stored_overrides_as_whoosh_reads_them(tmp_path):
         path = tmp_path / ("fast" if fast else "stock")
         path.mkdir()
         ix = whoosh.index.create_in(str(path), build_schema())
-        w = FastSegmentWriter(ix, parallel=False) if fast else ix.writer()
+        w = FastSegmentWriter(ix, parallel=in_worker) if fast else ix.writer()
         for d in docs:
             w.add_document(**d)
         w.commit()
         ixs.append(ix)
+    assert len(started) == in_worker
     fast_dump, stock_dump = dump(ixs[0]), dump(ixs[1])
     assert_same(fast_dump, stock_dump)
     assert fast_dump["stored"][2]["text"] == "shown instead"
