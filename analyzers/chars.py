@@ -111,9 +111,30 @@ DROP_CHARS = "".join(
 DROP_TABLE: dict[int, None] = {ord(c): None for c in DROP_CHARS}
 
 
+# The folds as (from, to) strings, for :func:`fold`'s replace loop. No
+# target is also a source, so replacing one pair after another gives what one
+# ``translate`` gives (checked here, and against ``translate`` in the tests).
+_FOLD_PAIRS: tuple[tuple[str, str], ...] = tuple((chr(k), chr(v)) for k, v in FOLD_TABLE.items())
+assert not set(FOLD_TABLE) & set(FOLD_TABLE.values()), "a fold target is also a fold source"
+#: Below this length one ``translate`` is faster than the replace loop.
+_FOLD_SHORT = 32
+
+
 def fold(text: str) -> str:
-    """Apply the same-length letter and digit folds; ``len`` is unchanged."""
-    return text.translate(FOLD_TABLE)
+    """Apply the same-length letter and digit folds; ``len`` is unchanged.
+
+    ``str.translate`` with a dict looks up every code point of a non-ASCII
+    text (~70 ns each), while ``in`` and ``replace`` scan at C speed for one
+    code point: on Persian news, ~20x faster for a document, the same for a
+    word. Indexing folds every passage and body, so this is ~3 s of a
+    raw-fa-news build.
+    """
+    if len(text) < _FOLD_SHORT:
+        return text.translate(FOLD_TABLE)
+    for src, dst in _FOLD_PAIRS:
+        if src in text:
+            text = text.replace(src, dst)
+    return text
 
 
 def strip_marks(text: str) -> str:

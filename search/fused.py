@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 
-from analyzers.chars import FOLD_TABLE
+from analyzers.chars import fold
 from analyzers.crossscript import CrossKeyFilter, cross_key
 from analyzers.persian import (
     _GAP_CHARS,
@@ -91,7 +91,7 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
     ``termfilter`` None: no terms (the first dict is empty); ``want_keys``
     False: no keys.
     """
-    toks = _SCAN.findall(value.translate(FOLD_TABLE))
+    toks = _SCAN.findall(fold(value))
     poses: dict[str, list[int]] = {}
     keys: dict[str, int] = {}
     if want_keys:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analyzers import BilingualAnalyzer, EnglishAnalyzer, PersianAnalyzer
-from analyzers.chars import fold
+from analyzers.chars import FOLD_TABLE, fold
 from analyzers.persian import AFTER_VOWEL_SUFFIXES, PREFIXES, SUFFIXES
 
 ANALYZERS = {"bilingual": BilingualAnalyzer(), "persian": PersianAnalyzer(), "english": EnglishAnalyzer()}
@@ -121,6 +121,17 @@ def test_fold_invariance(text):
     assert len(folded) == len(text)
     for analyzer in ANALYZERS.values():
         assert analyze(folded, analyzer) == analyze(text, analyzer)
+
+
+@SETTINGS
+@given(texts, st.integers(min_value=0, max_value=40))
+def test_fold_equals_one_translate(text, repeat):
+    # fold() replaces one pair after another for long texts (faster than
+    # translate on Persian) and translates short ones: both must give what
+    # one pass of the table gives, on either side of the length cutoff.
+    long_text = text * repeat
+    for t in (text, long_text, text[:31], long_text[:32]):
+        assert fold(t) == t.translate(FOLD_TABLE)
 
 
 @SETTINGS
