@@ -25,7 +25,8 @@ ensure_venv() {
   if [ ! -x .venv/bin/python ]; then
     "$(pick_python)" -m venv .venv
   fi
-  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  # setup.py builds the optional C loops (search/_speedups.c): a change to either reinstalls too.
+  if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ setup.py -nt "$stamp" ] || [ search/_speedups.c -nt "$stamp" ]; then
     echo "bootstrap.sh: installing bisearch[$extras] into .venv (first run takes a few minutes)" >&2
     .venv/bin/python -m pip install --quiet --upgrade pip >&2
     .venv/bin/python -m pip install --quiet -e ".[$extras]" >&2

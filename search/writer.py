@@ -111,6 +111,14 @@ else:
         return _isal_compress(data, min(level, 3))
 
 
+try:
+    # C versions of two per-posting loops below (positions encoding, the
+    # counting sort's scatter), with the same output; optional, built where
+    # a compiler is (setup.py). Without it the Python loops run.
+    from search import _speedups
+except ImportError:
+    _speedups = None
+
 _BLOCK = 128  # W3Codec's default blocklimit
 _TI_STRUCT = W3TermInfo._struct  # "!BfIBBfII"
 _DUMPS = pickle.dumps
@@ -171,7 +179,7 @@ def _encode_positions(poslist: list[int]) -> bytes:
         v = _SINGLE_POS.get(p)
         if v is None:
             v = pack_uint(1) + _DUMPS([p], 2)
-            if len(_SINGLE_POS) < 100_000:
+            if len(_SINGLE_POS) < _SINGLE_POS_LIMIT:
                 _SINGLE_POS[p] = v
         return v
     deltas = list(map(sub, poslist, chain((0,), poslist)))
@@ -217,12 +225,24 @@ def _positions(analyzer, value: str):
     return poses
 
 
+_SINGLE_POS_LIMIT = 100_000
+
+
+def _encode_all_positions(lists: list[list[int]]) -> list[bytes]:
+    """``_encode_positions`` of each list, single positions shared through :data:`_SINGLE_POS`."""
+    if _speedups is not None:
+        try:
+            return _speedups.encode_positions(lists, _SINGLE_POS, _SINGLE_POS_LIMIT)
+        except ValueError:  # a position the C encoder does not write (past int32): Python's pickle does
+            pass
+    single = _SINGLE_POS
+    return [(single.get(lst[0]) or _encode_positions(lst)) if len(lst) == 1 else _encode_positions(lst) for lst in lists]
+
+
 def _from_positions(poses: dict[str, list[int]], fb: float) -> _Analyzed:
     lists = list(poses.values())
     lens = list(map(len, lists))
-    single = _SINGLE_POS
-    values = [(single.get(lst[0]) or _encode_positions(lst)) if len(lst) == 1 else _encode_positions(lst) for lst in lists]
-    return _Analyzed(list(poses), [n * fb for n in lens], values, sum(lens))
+    return _Analyzed(list(poses), [n * fb for n in lens], _encode_all_positions(lists), sum(lens))
 
 
 def _frequencies(analyzer, value: str, fb: float) -> _Analyzed | None:
@@ -379,8 +399,16 @@ class _FieldPool:
         # A counting sort: each term's postings go to its slot range, in
         # arrival (docnum) order. Leaner than sorting a permutation and
         # gathering through it (no per-posting index objects) and faster.
-        per_tid = Counter(self.tids)
-        nxt = [0] * len(terms)
+        n = len(self.tids)
+        docs = array("I", bytes(4 * n))
+        weights = array("d", bytes(8 * n))
+        values = [emptybytes] * n
+        if _speedups is not None:
+            per_tid = array("q", bytes(8 * len(terms)))
+            _speedups.count_ids(self.tids, per_tid)
+        else:
+            per_tid = Counter(self.tids)
+        nxt = array("q", bytes(8 * len(terms))) if _speedups is not None else [0] * len(terms)
         counts = []
         pos = 0
         for term in ordered:
@@ -390,16 +418,15 @@ class _FieldPool:
             counts.append(c)
             pos += c
         del per_tid
-        n = len(self.tids)
-        docs = array("I", bytes(4 * n))
-        weights = array("d", bytes(8 * n))
-        values = [emptybytes] * n
-        for tid, d, w, v in zip(self.tids, self.docs, self.weights, self.values, strict=True):
-            p = nxt[tid]
-            nxt[tid] = p + 1
-            docs[p] = d
-            weights[p] = w
-            values[p] = v
+        if _speedups is not None:
+            _speedups.scatter(self.tids, self.docs, self.weights, self.values, nxt, docs, weights, values)
+        else:
+            for tid, d, w, v in zip(self.tids, self.docs, self.weights, self.values, strict=True):
+                p = nxt[tid]
+                nxt[tid] = p + 1
+                docs[p] = d
+                weights[p] = w
+                values[p] = v
         del nxt
         self.clear()
         return ordered, counts, docs, weights, values

@@ -198,11 +198,14 @@ def test_the_session_writes_with_the_fast_writer(tmp_path):
         session.abort()
 
 
-@pytest.mark.parametrize("compressor", ["default", "zlib"])
-def test_same_index_as_whoosh(tmp_path, stock, monkeypatch, compressor):
+@pytest.mark.parametrize("fallback", ["none", "zlib", "python-loops"])
+def test_same_index_as_whoosh(tmp_path, stock, monkeypatch, fallback):
     # With ISA-L installed the writer compresses with it; zlib is the fallback where it is not.
-    if compressor == "zlib":
+    # With search._speedups built it runs two loops in C; the Python loops where it is not.
+    if fallback == "zlib":
         monkeypatch.setattr(search.writer, "_compress", search.writer._zlib_compress)
+    if fallback == "python-loops":
+        monkeypatch.setattr(search.writer, "_speedups", None)
     docs = sample_documents()
     fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs)])
     compare(fast, slow)
@@ -236,10 +239,14 @@ def test_same_index_when_small_segments_are_merged(tmp_path, stock):
     compare(fast, slow)
 
 
+@pytest.mark.parametrize("loops", ["default", "python"])
 @pytest.mark.parametrize("chunk", [20_000, 3], ids=["one-chunk", "many-chunks"])
-def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch, chunk):
+def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch, chunk, loops):
     # A budget of a few KB: the pool spills sorted runs to disk many times.
     # A run is written in chunks of whole terms: a handful of postings each splits every field.
+    # "python": the writer's Python loops, where search._speedups is not built.
+    if loops == "python":
+        monkeypatch.setattr(search.writer, "_speedups", None)
     monkeypatch.setattr(search.writer, "_RUN_CHUNK", chunk)
     spills = []
     real_spill = search.writer._Pool.spill
