@@ -25,6 +25,11 @@
  *
  * count_ids(tids, counts)
  *     counts[t] += number of postings with term id t (``counts`` array('q')).
+ *
+ * term_ids(terms, keys) -> bytes
+ *     The id of each key in ``terms`` (a dict), a key not in it getting the
+ *     next id, len(terms): _FieldPool.add's ``map(terms.__getitem__, keys)``
+ *     with _TermIds.__missing__, as the bytes of an array('I').
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -289,7 +294,59 @@ count_ids(PyObject *self, PyObject *args)
     return res;
 }
 
+static PyObject *
+term_ids(PyObject *self, PyObject *args)
+{
+    PyObject *terms, *keys;
+    if (!PyArg_ParseTuple(args, "O!O", &PyDict_Type, &terms, &keys))
+        return NULL;
+    PyObject *seq = PySequence_Fast(keys, "term_ids: keys must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(unsigned int));
+    if (out == NULL) {
+        Py_DECREF(seq);
+        return NULL;
+    }
+    unsigned int *ids = (unsigned int *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *id = PyDict_GetItemWithError(terms, items[i]); /* borrowed */
+        long v;
+        if (id == NULL) {
+            if (PyErr_Occurred())
+                goto fail;
+            v = (long)PyDict_GET_SIZE(terms);
+            PyObject *o = PyLong_FromLong(v);
+            if (o == NULL)
+                goto fail;
+            int r = PyDict_SetItem(terms, items[i], o);
+            Py_DECREF(o);
+            if (r < 0)
+                goto fail;
+        }
+        else {
+            v = PyLong_AsLong(id);
+            if (v == -1 && PyErr_Occurred())
+                goto fail;
+        }
+        if (v < 0 || (unsigned long)v > 0xffffffffUL) {
+            PyErr_SetString(PyExc_OverflowError, "term_ids: a term id outside uint32");
+            goto fail;
+        }
+        ids[i] = (unsigned int)v;
+    }
+    Py_DECREF(seq);
+    return out;
+fail:
+    Py_DECREF(seq);
+    Py_DECREF(out);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"term_ids", term_ids, METH_VARARGS, "Term ids of keys, new keys numbered on."},
     {"encode_positions", encode_positions, METH_VARARGS, "Whoosh Positions values of lists of positions."},
     {"scatter", scatter, METH_VARARGS, "The counting sort's scatter pass."},
     {"count_ids", count_ids, METH_VARARGS, "Postings per term id."},

@@ -363,7 +363,10 @@ class _FieldPool:
         keys = a.keys
         n = len(keys)
         # array.extend takes another array at C speed, any other iterable item by item.
-        self.tids.extend(map(terms.__getitem__, keys))
+        if _speedups is not None:
+            self.tids.frombytes(_speedups.term_ids(terms, keys))
+        else:
+            self.tids.extend(map(terms.__getitem__, keys))
         self.docs.extend(array("I", (docnum,)) * n)
         weights = a.weights
         if boost != 1.0:

@@ -120,3 +120,15 @@ def test_scatter_checks_its_input():
         _speedups.scatter([0], docs, weights, [b""], nxt, array("I", [0]), array("d", [0]), [b""])
     with pytest.raises(ValueError):
         _speedups.count_ids(array("I", [5]), array("q", [0, 0]))
+
+
+@needs_c
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.sampled_from(["a", "b", "کتاب", "c"]), st.binary(max_size=2)), max_size=8), max_size=10))
+def test_term_ids_number_new_terms_as_the_pool_does(batches):
+    with_c, python = writer._TermIds(), writer._TermIds()
+    for keys in batches:
+        got = array("I")
+        got.frombytes(_speedups.term_ids(with_c, keys))
+        assert got == array("I", map(python.__getitem__, keys))
+        assert with_c == python  # the same ids, given in the same order
