@@ -26,6 +26,12 @@
  * count_ids(tids, counts)
  *     counts[t] += number of postings with term id t (``counts`` array('q')).
  *
+ * fused(text, table, keys_cfg, terms_cfg) -> (poses, keys)
+ *     search.fused.positions_and_keys, which documents it, over the folded
+ *     text: its regex scan and its two token loops in one pass (see "the
+ *     fused scan" below). Every memo miss calls back the Python function the
+ *     loop calls. scan(text, table) gives the tokens, for the tests.
+ *
  * term_ids(terms, keys) -> bytes
  *     The id of each key in ``terms`` (a dict), a key not in it getting the
  *     next id, len(terms): _FieldPool.add's ``map(terms.__getitem__, keys)``
@@ -345,7 +351,508 @@ fail:
     return NULL;
 }
 
+/* The memo's value for key, else fn(key): a new reference, NULL on error. */
+static PyObject *
+memo_term(PyObject *memo, PyObject *fn, PyObject *key)
+{
+    PyObject *t = PyDict_GetItemWithError(memo, key);
+    if (t != NULL) {
+        Py_INCREF(t);
+        return t;
+    }
+    if (PyErr_Occurred())
+        return NULL;
+    return PyObject_CallOneArg(fn, key);
+}
+
+/* poses[term].append(pos), pos += 1, unless term is None (a stopword). */
+static int
+add_position(PyObject *poses, PyObject *term, Py_ssize_t *pos)
+{
+    if (term == Py_None)
+        return 0;
+    PyObject *p = PyLong_FromSsize_t(*pos);
+    if (p == NULL)
+        return -1;
+    PyObject *lst = PyDict_GetItemWithError(poses, term);
+    int r;
+    if (lst != NULL) {
+        r = PyList_Append(lst, p);
+    }
+    else if (PyErr_Occurred()) {
+        r = -1;
+    }
+    else {
+        lst = PyList_New(1);
+        if (lst == NULL) {
+            Py_DECREF(p);
+            return -1;
+        }
+        Py_INCREF(p);
+        PyList_SET_ITEM(lst, 0, p);
+        r = PyDict_SetItem(poses, term, lst);
+        Py_DECREF(lst);
+    }
+    Py_DECREF(p);
+    if (r == 0)
+        (*pos)++;
+    return r;
+}
+
+/* -- the fused scan ------------------------------------------------------------------------
+ *
+ * search.fused's regex, _SCAN = (.*?)(?:TOKEN_PATTERN), run here as a hand-written scanner
+ * over the folded text, without a tuple or a gap string per token. ``table`` (65,536 bytes,
+ * made by search.fused from the pattern's own character classes) gives each BMP code point
+ * its classes; no class of the pattern reaches past the BMP but ``other``'s [^\W\d_], which
+ * is tested with the same macros sre uses. The branches, as TOKEN_PATTERN writes them:
+ *
+ *   fa:    AR (AR|MARK)* ((JOINER|MARK)+ AR (AR|MARK)*)*
+ *   en:    LATIN (LATIN|0-9|U+0300..U+036F)* (['’] LATIN+)*
+ *   num:   [0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?(?![0-9])  |  [0-9]+(\.[0-9]+)?
+ *   other: ((?!AR)[^\W\d_])+
+ *
+ * Every character that can start a branch starts a match of it, so the lazy gap is the run
+ * of characters that start none, and the branch is the first whose first class holds the
+ * character (tests/test_speedups.py checks scan() against the regex on random text).
+ */
+enum { C_AR = 1, C_MARK = 2, C_JOIN = 4, C_LAT = 8, C_ENC = 16, C_OTH = 32, C_DIG = 64 };
+enum { T_NONE = 0, T_FA = 1, T_EN = 2, T_NUM = 3, T_OTH = 4 };
+
+typedef struct {
+    int kind;
+    const void *data;
+    Py_ssize_t n;
+    const unsigned char *tbl;
+} Scanner;
+
+static inline Py_UCS4
+ch_at(const Scanner *s, Py_ssize_t i)
+{
+    return PyUnicode_READ(s->kind, s->data, i);
+}
+
+static inline unsigned
+cls_at(const Scanner *s, Py_ssize_t i)
+{
+    Py_UCS4 ch = PyUnicode_READ(s->kind, s->data, i);
+    if (ch < 0x10000)
+        return s->tbl[ch];
+    return (Py_UNICODE_ISALNUM(ch) && !Py_UNICODE_ISDECIMAL(ch)) ? C_OTH : 0;
+}
+
+static inline int
+is_dig(const Scanner *s, Py_ssize_t i)
+{
+    if (i >= s->n)
+        return 0;
+    Py_UCS4 ch = ch_at(s, i);
+    return ch >= '0' && ch <= '9';
+}
+
+/* The next token at or after ``i``: its branch (T_NONE at the end), *start and *end. */
+static int
+next_token(const Scanner *s, Py_ssize_t i, Py_ssize_t *start, Py_ssize_t *end)
+{
+    Py_ssize_t n = s->n;
+    unsigned c = 0;
+    while (i < n) {
+        c = cls_at(s, i);
+        if (c & (C_AR | C_LAT | C_DIG | C_OTH))
+            break;
+        i++;
+    }
+    if (i >= n)
+        return T_NONE;
+    *start = i;
+    Py_ssize_t j = i + 1;
+    if (c & C_AR) {
+        for (;;) {
+            while (j < n && (cls_at(s, j) & (C_AR | C_MARK)))
+                j++;
+            Py_ssize_t k = j;
+            while (k < n && (cls_at(s, k) & (C_JOIN | C_MARK)))
+                k++;
+            if (k > j && k < n && (cls_at(s, k) & C_AR)) {
+                j = k + 1;
+                continue;
+            }
+            break;
+        }
+        *end = j;
+        return T_FA;
+    }
+    if (c & C_LAT) {
+        while (j < n && (cls_at(s, j) & C_ENC))
+            j++;
+        for (;;) {
+            if (j + 1 < n) {
+                Py_UCS4 a = ch_at(s, j);
+                if ((a == '\'' || a == 0x2019) && (cls_at(s, j + 1) & C_LAT)) {
+                    j += 2;
+                    while (j < n && (cls_at(s, j) & C_LAT))
+                        j++;
+                    continue;
+                }
+            }
+            break;
+        }
+        *end = j;
+        return T_EN;
+    }
+    if (c & C_DIG) {
+        Py_ssize_t r = i;
+        while (r < n && is_dig(s, r))
+            r++;
+        /* the first alternative: 1-3 digits, then groups of ",ddd" */
+        if (r - i <= 3 && r < n && ch_at(s, r) == ',') {
+            Py_ssize_t p = r, last = -1, before_last = -1;
+            while (p + 3 < n && ch_at(s, p) == ',' && is_dig(s, p + 1) && is_dig(s, p + 2) && is_dig(s, p + 3)) {
+                before_last = last;
+                last = p + 4;
+                p += 4;
+            }
+            if (last >= 0) {
+                if (last < n && ch_at(s, last) == '.' && is_dig(s, last + 1)) {
+                    Py_ssize_t q = last + 1;
+                    while (is_dig(s, q))
+                        q++;
+                    *end = q;
+                    return T_NUM;
+                }
+                if (!is_dig(s, last)) {
+                    *end = last;
+                    return T_NUM;
+                }
+                /* (?![0-9]) failed: one group fewer ends before a ',' */
+                if (before_last >= 0) {
+                    *end = before_last;
+                    return T_NUM;
+                }
+            }
+        }
+        /* the second: digits, and a decimal part */
+        if (r < n && ch_at(s, r) == '.' && is_dig(s, r + 1)) {
+            r += 1;
+            while (is_dig(s, r))
+                r++;
+        }
+        *end = r;
+        return T_NUM;
+    }
+    /* other: letters (and other non-decimal alphanumerics) that are not Arabic-script letters */
+    while (j < n) {
+        unsigned cj = cls_at(s, j);
+        if (!(cj & C_OTH) || (cj & C_AR))
+            break;
+        j++;
+    }
+    *end = j;
+    return T_OTH;
+}
+
+static int
+init_scanner(Scanner *s, PyObject *text, PyObject *table)
+{
+    if (!PyBytes_Check(table) || PyBytes_GET_SIZE(table) != 0x10000) {
+        PyErr_SetString(PyExc_TypeError, "the class table must be 65,536 bytes");
+        return -1;
+    }
+    s->kind = PyUnicode_KIND(text);
+    s->data = PyUnicode_DATA(text);
+    s->n = PyUnicode_GET_LENGTH(text);
+    s->tbl = (const unsigned char *)PyBytes_AS_STRING(table);
+    return 0;
+}
+
+/* scan(text, table) -> [(gap, fa, en, num, other)]: what _SCAN.findall gives; for the tests. */
+static PyObject *
+scan(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table;
+    if (!PyArg_ParseTuple(args, "UO", &text, &table))
+        return NULL;
+    Scanner s;
+    if (init_scanner(&s, text, table) < 0)
+        return NULL;
+    PyObject *out = PyList_New(0);
+    PyObject *empty = PyUnicode_New(0, 0);
+    if (out == NULL || empty == NULL)
+        goto fail;
+    Py_ssize_t i = 0, start, end;
+    int t;
+    while ((t = next_token(&s, i, &start, &end)) != T_NONE) {
+        PyObject *tup = PyTuple_New(5);
+        if (tup == NULL)
+            goto fail;
+        PyObject *gap = PyUnicode_Substring(text, i, start);
+        PyObject *tok = PyUnicode_Substring(text, start, end);
+        if (gap == NULL || tok == NULL) {
+            Py_XDECREF(gap);
+            Py_XDECREF(tok);
+            Py_DECREF(tup);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(tup, 0, gap);
+        for (int k = 1; k < 5; k++) {
+            if (k == t) {
+                PyTuple_SET_ITEM(tup, k, tok);
+            }
+            else {
+                Py_INCREF(empty);
+                PyTuple_SET_ITEM(tup, k, empty);
+            }
+        }
+        int r = PyList_Append(out, tup);
+        Py_DECREF(tup);
+        if (r < 0)
+            goto fail;
+        i = end;
+    }
+    Py_DECREF(empty);
+    return out;
+fail:
+    Py_XDECREF(out);
+    Py_XDECREF(empty);
+    return NULL;
+}
+
+/* Does the held Persian word join the next one across text[g0:g1]? (PersianAffixJoinFilter's test) */
+static int
+joins(PyObject *h_norm, PyObject *norm, const Scanner *s, Py_ssize_t g0, Py_ssize_t g1, PyObject *prefixes,
+      PyObject *suffixes, PyObject *after_vowel, PyObject *vowel_ends, PyObject *gap_chars)
+{
+    int affix = PySet_Contains(prefixes, h_norm);
+    if (affix < 0)
+        return -1;
+    if (!affix) {
+        affix = PySet_Contains(suffixes, norm);
+        if (affix < 0)
+            return -1;
+    }
+    if (!affix) {
+        Py_ssize_t hl = PyUnicode_GET_LENGTH(h_norm);
+        if (hl > 0) {
+            Py_UCS4 last = PyUnicode_READ_CHAR(h_norm, hl - 1);
+            if (PyUnicode_FindChar(vowel_ends, last, 0, PyUnicode_GET_LENGTH(vowel_ends), 1) >= 0) {
+                affix = PySet_Contains(after_vowel, norm);
+                if (affix < 0)
+                    return -1;
+            }
+        }
+    }
+    if (!affix)
+        return 0;
+    Py_ssize_t newlines = 0, glen = PyUnicode_GET_LENGTH(gap_chars);
+    for (Py_ssize_t i = g0; i < g1; i++) {
+        Py_UCS4 ch = ch_at(s, i);
+        if (ch == '\n' && ++newlines > 1)
+            return 0;
+        if (PyUnicode_FindChar(gap_chars, ch, 0, glen, 1) < 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* keys[cross key of surface] += 1, the key from the script's memo or xkey(cache, surface, script). */
+static int
+count_key(PyObject *keys, PyObject *cache, PyObject *xkey, PyObject *surface, PyObject *script)
+{
+    PyObject *k = PyDict_GetItemWithError(cache, surface);
+    if (k != NULL) {
+        Py_INCREF(k);
+    }
+    else {
+        if (PyErr_Occurred())
+            return -1;
+        k = PyObject_CallFunctionObjArgs(xkey, cache, surface, script, NULL);
+        if (k == NULL)
+            return -1;
+    }
+    int r = 0;
+    if (k != Py_None) {
+        PyObject *c = PyDict_GetItemWithError(keys, k);
+        long v = 0;
+        if (c != NULL) {
+            v = PyLong_AsLong(c);
+            if (v == -1 && PyErr_Occurred())
+                r = -1;
+        }
+        else if (PyErr_Occurred()) {
+            r = -1;
+        }
+        if (r == 0) {
+            PyObject *o = PyLong_FromLong(v + 1);
+            r = o == NULL ? -1 : PyDict_SetItem(keys, k, o);
+            Py_XDECREF(o);
+        }
+    }
+    Py_DECREF(k);
+    return r;
+}
+
+/* The fa memo's term for held, added at *pos. */
+static int
+add_held(PyObject *poses, PyObject *memos, PyObject *fns, PyObject *held, Py_ssize_t *pos)
+{
+    PyObject *term = memo_term(PyTuple_GET_ITEM(memos, 0), PyTuple_GET_ITEM(fns, 0), held);
+    if (term == NULL)
+        return -1;
+    int r = add_position(poses, term, pos);
+    Py_DECREF(term);
+    return r;
+}
+
+/*
+ * fused(text, table, keys_cfg, terms_cfg) -> (poses, keys)
+ *     search.fused.positions_and_keys over the folded ``text``: keys_cfg is None or
+ *     (xfa, xen, xkey); terms_cfg None or (memos, fns, norm_cache, normalize, norm_limit,
+ *     prefixes, suffixes, after_vowel, vowel_ends, gap_chars), as _c_positions_and_keys
+ *     passes them.
+ */
+static PyObject *
+fused(PyObject *self, PyObject *args)
+{
+    PyObject *text, *table, *keys_cfg, *terms_cfg;
+    if (!PyArg_ParseTuple(args, "UOOO", &text, &table, &keys_cfg, &terms_cfg))
+        return NULL;
+    Scanner s;
+    if (init_scanner(&s, text, table) < 0)
+        return NULL;
+    PyObject *xfa = NULL, *xen = NULL, *xkey = NULL;
+    if (keys_cfg != Py_None && !PyArg_ParseTuple(keys_cfg, "O!O!O", &PyDict_Type, &xfa, &PyDict_Type, &xen, &xkey))
+        return NULL;
+    PyObject *memos = NULL, *fns = NULL, *norm_cache = NULL, *normalize = NULL, *prefixes = NULL, *suffixes = NULL,
+             *after_vowel = NULL, *vowel_ends = NULL, *gap_chars = NULL;
+    Py_ssize_t norm_limit = 0;
+    if (terms_cfg != Py_None) {
+        if (!PyArg_ParseTuple(terms_cfg, "O!O!O!OnO!O!O!UU", &PyTuple_Type, &memos, &PyTuple_Type, &fns, &PyDict_Type,
+                              &norm_cache, &normalize, &norm_limit, &PyFrozenSet_Type, &prefixes, &PyFrozenSet_Type,
+                              &suffixes, &PyFrozenSet_Type, &after_vowel, &vowel_ends, &gap_chars))
+            return NULL;
+        if (PyTuple_GET_SIZE(memos) != 4 || PyTuple_GET_SIZE(fns) != 4) {
+            PyErr_SetString(PyExc_TypeError, "fused: four memos and four functions (fa, en, num, other)");
+            return NULL;
+        }
+        for (int i = 0; i < 4; i++) {
+            if (!PyDict_Check(PyTuple_GET_ITEM(memos, i))) {
+                PyErr_SetString(PyExc_TypeError, "fused: memos must be dicts");
+                return NULL;
+            }
+        }
+    }
+    PyObject *s_fa = PyUnicode_FromString("fa"), *s_en = PyUnicode_FromString("en");
+    PyObject *poses = PyDict_New(), *keys = PyDict_New();
+    PyObject *held = NULL, *h_norm = NULL, *surface = NULL, *term = NULL;
+    Py_ssize_t pos = 0, i = 0, start, end, held_end = 0;
+    int t;
+    if (s_fa == NULL || s_en == NULL || poses == NULL || keys == NULL)
+        goto fail;
+    while ((t = next_token(&s, i, &start, &end)) != T_NONE) {
+        Py_ssize_t gap_start = i;
+        i = end;
+        if (xkey == NULL && memos == NULL)
+            continue;
+        Py_CLEAR(surface);
+        surface = PyUnicode_Substring(text, start, end);
+        if (surface == NULL)
+            goto fail;
+        if (xkey != NULL && (t == T_FA || t == T_EN)) {
+            if (count_key(keys, t == T_FA ? xfa : xen, xkey, surface, t == T_FA ? s_fa : s_en) < 0)
+                goto fail;
+        }
+        if (memos == NULL)
+            continue;
+        if (t == T_FA) {
+            PyObject *norm = PyDict_GetItemWithError(norm_cache, surface);
+            if (norm != NULL && norm != Py_None) {
+                Py_INCREF(norm);
+            }
+            else {
+                if (PyErr_Occurred())
+                    goto fail;
+                norm = PyObject_CallOneArg(normalize, surface);
+                if (norm == NULL)
+                    goto fail;
+                if (!PyUnicode_Check(norm)) {
+                    Py_DECREF(norm);
+                    PyErr_SetString(PyExc_TypeError, "fused: normalize must return str");
+                    goto fail;
+                }
+                if (PyDict_GET_SIZE(norm_cache) >= norm_limit)
+                    PyDict_Clear(norm_cache);
+                if (PyDict_SetItem(norm_cache, surface, norm) < 0) {
+                    Py_DECREF(norm);
+                    goto fail;
+                }
+            }
+            if (held != NULL) {
+                /* the gap since the held token: gap_start is its end */
+                int j = joins(h_norm, norm, &s, held_end, start, prefixes, suffixes, after_vowel, vowel_ends, gap_chars);
+                if (j < 0) {
+                    Py_DECREF(norm);
+                    goto fail;
+                }
+                if (j) {
+                    PyUnicode_Append(&held, surface);
+                    PyUnicode_Append(&h_norm, norm);
+                    Py_DECREF(norm);
+                    if (held == NULL || h_norm == NULL)
+                        goto fail;
+                    held_end = end;
+                    continue;
+                }
+                if (add_held(poses, memos, fns, held, &pos) < 0) {
+                    Py_DECREF(norm);
+                    goto fail;
+                }
+            }
+            Py_XSETREF(held, Py_NewRef(surface));
+            Py_XSETREF(h_norm, norm);
+            held_end = end;
+            continue;
+        }
+        (void)gap_start;
+        if (held != NULL) {
+            if (add_held(poses, memos, fns, held, &pos) < 0)
+                goto fail;
+            Py_CLEAR(held);
+            Py_CLEAR(h_norm);
+        }
+        int which = t == T_EN ? 1 : t == T_NUM ? 2 : 3;
+        term = memo_term(PyTuple_GET_ITEM(memos, which), PyTuple_GET_ITEM(fns, which), surface);
+        if (term == NULL || add_position(poses, term, &pos) < 0)
+            goto fail;
+        Py_CLEAR(term);
+    }
+    if (held != NULL) {
+        if (add_held(poses, memos, fns, held, &pos) < 0)
+            goto fail;
+        Py_CLEAR(held);
+        Py_CLEAR(h_norm);
+    }
+    Py_XDECREF(surface);
+    Py_DECREF(s_fa);
+    Py_DECREF(s_en);
+    PyObject *res = PyTuple_Pack(2, poses, keys);
+    Py_DECREF(poses);
+    Py_DECREF(keys);
+    return res;
+fail:
+    Py_XDECREF(term);
+    Py_XDECREF(held);
+    Py_XDECREF(h_norm);
+    Py_XDECREF(surface);
+    Py_XDECREF(s_fa);
+    Py_XDECREF(s_en);
+    Py_XDECREF(poses);
+    Py_XDECREF(keys);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
+    {"fused", fused, METH_VARARGS, "search.fused.positions_and_keys over a folded text."},
+    {"scan", scan, METH_VARARGS, "search.fused's _SCAN.findall, for the tests."},
     {"term_ids", term_ids, METH_VARARGS, "Term ids of keys, new keys numbered on."},
     {"encode_positions", encode_positions, METH_VARARGS, "Whoosh Positions values of lists of positions."},
     {"scatter", scatter, METH_VARARGS, "The counting sort's scatter pass."},

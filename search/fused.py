@@ -48,6 +48,12 @@ from analyzers.persian import (
 from analyzers.pipeline import TermFilter, _chains, _memos
 from analyzers.tokenizer import TOKEN_PATTERN, BilingualTokenizer
 
+try:
+    # The two loops of positions_and_keys in C, where it was built (setup.py).
+    from search import _speedups
+except ImportError:
+    _speedups = None
+
 __all__ = ["fusable", "keys_of", "positions_and_keys", "positions_of"]
 
 _SCAN = re.compile(r"(.*?)(?:" + TOKEN_PATTERN.pattern + ")", re.DOTALL)
@@ -91,6 +97,8 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
     ``termfilter`` None: no terms (the first dict is empty); ``want_keys``
     False: no keys.
     """
+    if _speedups is not None:
+        return _c_positions_and_keys(fold(value), termfilter, want_keys)
     toks = _SCAN.findall(fold(value))
     poses: dict[str, list[int]] = {}
     keys: dict[str, int] = {}
@@ -199,6 +207,60 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
             else:
                 lst.append(pos)
     return poses, keys
+
+
+_CLASS_TABLE: bytes | None = None
+
+
+def _class_table() -> bytes:
+    """Each BMP code point's classes in TOKEN_PATTERN, as bits, for the C scanner (``search/_speedups.c``).
+
+    Made from the pattern's own character classes, so the two cannot drift
+    apart; ~50 ms, once per process, and only when indexing.
+    """
+    global _CLASS_TABLE
+    if _CLASS_TABLE is None:
+        from analyzers.tokenizer import _AR_LETTER, _AR_MARK, _JOINER, _LATIN
+
+        bmp = "".join(map(chr, range(0x10000)))
+        table = bytearray(0x10000)
+        classes = (
+            (1, f"[{_AR_LETTER}]"),
+            (2, f"[{_AR_MARK}]"),
+            (4, f"[{_JOINER}]"),
+            (8, f"[{_LATIN}]"),
+            (16, f"[{_LATIN}0-9\u0300-\u036f]"),
+            (32, r"[^\W\d_]"),
+            (64, "[0-9]"),
+        )
+        for bit, cls in classes:
+            for m in re.finditer(cls, bmp):
+                table[m.start()] |= bit
+        _CLASS_TABLE = bytes(table)
+    return _CLASS_TABLE
+
+
+def _c_positions_and_keys(folded: str, termfilter: TermFilter | None, want_keys: bool):
+    """:func:`positions_and_keys` in C (:mod:`search._speedups`): the same scan, memos, and callbacks on a miss."""
+    keys_cfg = (_XKEYS["fa"], _XKEYS["en"], _xkey) if want_keys else None
+    terms_cfg = None
+    if termfilter is not None:
+        cfg = (termfilter.fa, termfilter.en, termfilter.persian_stemmer)
+        chains = _chains(*cfg)
+        memos = _memos(*cfg)
+        terms_cfg = (
+            (memos["fa"], memos["en"], memos["num"], memos["other"]),
+            (chains["fa"].term, chains["en"].term, chains["num"].term, chains["other"].term),
+            _NORM_CACHE,
+            normalize,
+            _NORM_CACHE_LIMIT,
+            PREFIXES,
+            SUFFIXES,
+            AFTER_VOWEL_SUFFIXES,
+            "".join(_VOWEL_ENDS),
+            _GAP_CHARS,
+        )
+    return _speedups.fused(folded, _class_table(), keys_cfg, terms_cfg)
 
 
 def positions_of(analyzer, value: str) -> dict[str, list[int]]:

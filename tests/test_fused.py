@@ -9,9 +9,11 @@ digits of three systems, harakat, tatweel, Arabic yeh/kaf and odd code points.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import search.fused
 from analyzers import BilingualAnalyzer, EnglishAnalyzer, PersianAnalyzer
 from analyzers.crossscript import CrossScriptAnalyzer
 from analyzers.persian import AFTER_VOWEL_SUFFIXES, PREFIXES, SUFFIXES
@@ -66,6 +68,16 @@ GAPS = [" ", " ", " ", "  ", "\n", "\n\n", " \n ", "\u00a0", "\u200c", "\u200d",
 
 pieces = st.one_of(st.sampled_from(WORDS), st.sampled_from(AFFIXES), st.characters(exclude_categories=("Cs",)))
 texts = st.lists(st.tuples(pieces, st.sampled_from(GAPS)), max_size=40).map(lambda xs: "".join(w + g for w, g in xs))
+
+
+@pytest.fixture(scope="module", autouse=True, params=["default", "python"])
+def loops(request):
+    """Every test twice: with the C loops where search._speedups is built, and with the Python loops."""
+    saved = search.fused._speedups
+    if request.param == "python":
+        search.fused._speedups = None
+    yield request.param
+    search.fused._speedups = saved
 
 
 def old_positions(analyzer, value: str) -> dict[str, list[int]]:

@@ -132,3 +132,51 @@ def test_term_ids_number_new_terms_as_the_pool_does(batches):
         got.frombytes(_speedups.term_ids(with_c, keys))
         assert got == array("I", map(python.__getitem__, keys))
         assert with_c == python  # the same ids, given in the same order
+
+
+# Text made of what the scanner's branches turn on: both scripts' letters,
+# marks and joiners, digits with commas and points, apostrophes, other
+# letters (Greek, CJK, astral), non-decimal numerics, underscores, gaps.
+SCAN_PIECES = [
+    *"کتابيكۀءآ",
+    "\u064e",
+    "\u0670",
+    "\u06d6",
+    "\u0640",
+    "\u200c",
+    "\u200d",
+    *"abzÀéßĀ",
+    "e\u0301",
+    "'",
+    "\u2019",
+    *"0123456789",
+    ",",
+    ".",
+    ",000",
+    "1,234",
+    "12,345,6789",
+    "3.14",
+    "μ",
+    "日",
+    "\U0001d400",  # MATHEMATICAL BOLD CAPITAL A: a letter past the BMP
+    "𝟎",  # a decimal digit past the BMP: not [0-9]
+    "½",
+    "²",
+    "१",
+    "_",
+    " ",
+    "\n",
+    "\u00a0",
+    "\ufd3e",
+    "😀",
+]
+
+
+@needs_c
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(SCAN_PIECES), st.characters(exclude_categories=("Cs",))), max_size=40))
+def test_the_c_scanner_finds_the_regex_tokens(pieces):
+    from search.fused import _SCAN, _class_table
+
+    text = "".join(pieces)
+    assert _speedups.scan(text, _class_table()) == _SCAN.findall(text)
