@@ -156,6 +156,10 @@ SCAN_PIECES = [
     "1,234",
     "12,345,6789",
     "3.14",
+    "Russia’s",
+    "rock'n'roll",
+    "O'Brien2",
+    "l'",
     "μ",
     "日",
     "\U0001d400",  # MATHEMATICAL BOLD CAPITAL A: a letter past the BMP
@@ -179,4 +183,18 @@ def test_the_c_scanner_finds_the_regex_tokens(pieces):
     from search.fused import _SCAN, _class_table
 
     text = "".join(pieces)
+    assert _speedups.scan(text, _class_table()) == _SCAN.findall(text)
+
+
+@needs_c
+@pytest.mark.parametrize(
+    "text",
+    ["Russia’s rock'n'roll O'Brien2 l' 'x", "1,234.5 12,345,6789 1,0000 1234,567 3.14. ,000", "همکاری‌ها‌ کِتاب‌‌ها μm ½²"],
+)
+def test_the_c_scanner_on_each_branch(text):
+    # One case per branch and its edges: apostrophes (both kinds, and one
+    # not followed by a letter), number groups that backtrack, joiners and
+    # marks inside and at the end of a Persian word, other letters.
+    from search.fused import _SCAN, _class_table
+
     assert _speedups.scan(text, _class_table()) == _SCAN.findall(text)
