@@ -64,6 +64,25 @@ _XKEYS: dict[str, dict[str, str | None]] = {"fa": {}, "en": {}}
 _XKEYS_LIMIT = 100_000
 
 
+def memo_limits() -> tuple[int, int, int]:
+    """This process's memo bounds: per chain (:mod:`analyzers.pipeline`), of the join test's normal forms, per cross-key script."""
+    import analyzers.pipeline
+
+    return analyzers.pipeline._CACHE_LIMIT, _NORM_CACHE_LIMIT, _XKEYS_LIMIT
+
+
+def set_memo_limits(limits: tuple[int, int, int]) -> None:
+    """Bound this process's analysis memos (see :func:`memo_limits`); a memo at its bound is cleared at its next miss."""
+    global _NORM_CACHE_LIMIT, _XKEYS_LIMIT
+    import analyzers.persian
+    import analyzers.pipeline
+
+    chain, norm, xkeys = limits
+    analyzers.pipeline._CACHE_LIMIT = chain
+    analyzers.persian._NORM_CACHE_LIMIT = _NORM_CACHE_LIMIT = norm
+    _XKEYS_LIMIT = xkeys
+
+
 def fusable(analyzer) -> str | None:
     """``"terms"`` for the bilingual chain (tokenizer | affix join | term filter), ``"keys"`` for the cross-script one."""
     items = getattr(analyzer, "items", None)

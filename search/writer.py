@@ -76,7 +76,7 @@ from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushor
 from whoosh.util.numeric import length_to_byte
 from whoosh.writing import SegmentWriter
 
-from search.fused import fusable, keys_of, positions_and_keys
+from search.fused import fusable, keys_of, memo_limits, positions_and_keys, set_memo_limits
 
 __all__ = ["MIN_COMPRESS", "FastSegmentWriter", "splittable_parts", "supports"]
 
@@ -1269,6 +1269,11 @@ BATCH_CHARS = 100_000
 MAX_INFLIGHT = 8
 #: Batches analyzed by the writer itself and held until the worker's before them are added, at most.
 MAX_HELD = 4
+#: Entries each analysis memo of the writer keeps once a worker runs (the
+#: worker's are the ones that pay: the writer analyzes only the overflow).
+#: Unbounded, the writer's memos grew by 20 MB on raw-en-news, most of the
+#: issue's 300 MB margin.
+WRITER_MEMO_LIMIT = 30_000
 
 
 # -- the writer --------------------------------------------------------------------------------
@@ -1286,6 +1291,7 @@ class FastSegmentWriter(SegmentWriter):
     def __init__(self, ix, limitmb: float = 128, parallel: bool | None = None, **kwargs) -> None:
         super().__init__(ix, limitmb=limitmb, **kwargs)
         self._worker = None  # before anything can fail: cancel() reads it
+        self._memo_limits = None  # this process's memo bounds while a worker runs (_start_worker)
         if not isinstance(self.codec, W3Codec):
             self.cancel()
             raise TypeError(f"FastSegmentWriter writes the W3 codec only, not {type(self.codec).__name__}")
@@ -1388,6 +1394,9 @@ class FastSegmentWriter(SegmentWriter):
         except OSError:
             self._worker = None  # no process to be had: carry on alone
             return
+        # The worker forked with the memos as they are; this process's are bounded until it stops.
+        self._memo_limits = memo_limits()
+        set_memo_limits(tuple(min(n, WRITER_MEMO_LIMIT) for n in self._memo_limits))
         # Make room for the worker within the same memory (WORKER_POOL_SHARE).
         self.pool.limit = int(self.pool.limit * WORKER_POOL_SHARE)
 
@@ -1462,6 +1471,9 @@ class FastSegmentWriter(SegmentWriter):
             self._apply_first()
 
     def _stop_worker(self) -> None:
+        if self._memo_limits is not None:
+            set_memo_limits(self._memo_limits)
+            self._memo_limits = None
         worker, self._worker = self._worker, None
         self._batch = []
         self._pending.clear()

@@ -498,6 +498,28 @@ def test_same_index_when_the_writer_analyzes_batches_itself(tmp_path, stock, par
     compare(fast, slow)
 
 
+def test_the_writer_bounds_its_memos_while_a_worker_runs(tmp_path, stock, parallel, monkeypatch):
+    """The writer's memos are bounded while its worker runs, restored after; tiny bounds index the same."""
+    from search import fused
+
+    before = fused.memo_limits()
+    seen = []
+    real = search.writer._analyze_jobs
+
+    def spy(*args):
+        seen.append(fused.memo_limits())  # the writer's, as it analyzes a batch itself
+        return real(*args)
+
+    monkeypatch.setattr(search.writer, "_analyze_jobs", spy)
+    monkeypatch.setattr(search.writer, "MAX_INFLIGHT", 1)
+    monkeypatch.setattr(search.parallel.AnalysisWorker, "ready", lambda self: False)  # always behind
+    monkeypatch.setattr(search.writer, "WRITER_MEMO_LIMIT", 7)
+    fast, slow = _write_then_change(tmp_path, stock)
+    assert parallel and seen and all(limits == (7, 7, 7) for limits in seen)
+    assert fused.memo_limits() == before
+    compare(fast, slow)
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(docs=documents(), limitmb=st.sampled_from([0.002, 128.0]))
 def test_random_documents_index_the_same_in_parallel(tmp_path_factory, parallel, docs, limitmb):
