@@ -202,40 +202,37 @@ scatter(PyObject *self, PyObject *args)
     if (!PyArg_ParseTuple(args, "OOOO!OOOO!", &o_tids, &o_docs, &o_weights, &PyList_Type, &values, &o_nxt, &o_docs_out,
                           &o_weights_out, &PyList_Type, &values_out))
         return NULL;
-    Py_buffer tids, docs, weights, nxt, docs_out, weights_out;
+    /* The six columns, in this order: tids, docs, weights, nxt, docs_out, weights_out. */
+    static const struct {
+        const char *fmt;
+        Py_ssize_t size;
+        int writable;
+        const char *name;
+    } spec[6] = {{"I", 4, 0, "tids"}, {"I", 4, 0, "docs"},     {"d", 8, 0, "weights"},
+                 {"q", 8, 1, "nxt"},  {"I", 4, 1, "docs_out"}, {"d", 8, 1, "weights_out"}};
+    PyObject *objs[6] = {o_tids, o_docs, o_weights, o_nxt, o_docs_out, o_weights_out};
+    Py_buffer views[6];
     int got = 0;
     PyObject *res = NULL;
-    if (get_buffer(o_tids, &tids, "I", 4, 0, "tids") < 0)
-        goto done;
-    got = 1;
-    if (get_buffer(o_docs, &docs, "I", 4, 0, "docs") < 0)
-        goto done;
-    got = 2;
-    if (get_buffer(o_weights, &weights, "d", 8, 0, "weights") < 0)
-        goto done;
-    got = 3;
-    if (get_buffer(o_nxt, &nxt, "q", 8, 1, "nxt") < 0)
-        goto done;
-    got = 4;
-    if (get_buffer(o_docs_out, &docs_out, "I", 4, 1, "docs_out") < 0)
-        goto done;
-    got = 5;
-    if (get_buffer(o_weights_out, &weights_out, "d", 8, 1, "weights_out") < 0)
-        goto done;
-    got = 6;
-    Py_ssize_t n = tids.len / 4;
-    if (docs.len / 4 != n || weights.len / 8 != n || docs_out.len / 4 != n || weights_out.len / 8 != n ||
+    for (; got < 6; got++) {
+        if (get_buffer(objs[got], &views[got], spec[got].fmt, spec[got].size, spec[got].writable, spec[got].name) < 0)
+            goto done;
+    }
+    Py_buffer *tids = &views[0], *docs = &views[1], *weights = &views[2], *nxt = &views[3], *docs_out = &views[4],
+              *weights_out = &views[5];
+    Py_ssize_t n = tids->len / 4;
+    if (docs->len / 4 != n || weights->len / 8 != n || docs_out->len / 4 != n || weights_out->len / 8 != n ||
         PyList_GET_SIZE(values) != n || PyList_GET_SIZE(values_out) != n) {
         PyErr_SetString(PyExc_ValueError, "scatter: columns of different lengths");
         goto done;
     }
-    const unsigned int *t = tids.buf;
-    const unsigned int *d = docs.buf;
-    const double *w = weights.buf;
-    long long *slot = nxt.buf;
-    Py_ssize_t nslots = nxt.len / 8;
-    unsigned int *d_out = docs_out.buf;
-    double *w_out = weights_out.buf;
+    const unsigned int *t = tids->buf;
+    const unsigned int *d = docs->buf;
+    const double *w = weights->buf;
+    long long *slot = nxt->buf;
+    Py_ssize_t nslots = nxt->len / 8;
+    unsigned int *d_out = docs_out->buf;
+    double *w_out = weights_out->buf;
     for (Py_ssize_t i = 0; i < n; i++) {
         unsigned int tid = t[i];
         if ((Py_ssize_t)tid >= nslots || slot[tid] < 0 || slot[tid] >= n) {
@@ -254,18 +251,8 @@ scatter(PyObject *self, PyObject *args)
     res = Py_None;
     Py_INCREF(res);
 done:
-    if (got >= 6)
-        PyBuffer_Release(&weights_out);
-    if (got >= 5)
-        PyBuffer_Release(&docs_out);
-    if (got >= 4)
-        PyBuffer_Release(&nxt);
-    if (got >= 3)
-        PyBuffer_Release(&weights);
-    if (got >= 2)
-        PyBuffer_Release(&docs);
-    if (got >= 1)
-        PyBuffer_Release(&tids);
+    while (got-- > 0)
+        PyBuffer_Release(&views[got]);
     return res;
 }
 
@@ -861,7 +848,7 @@ static PyMethodDef methods[] = {
 };
 
 static struct PyModuleDef module = {
-    PyModuleDef_HEAD_INIT, "search._speedups", "C versions of the index writer's per-posting loops.", -1, methods,
+    PyModuleDef_HEAD_INIT, "search._speedups", "C versions of the indexer's hottest loops (search.writer, search.fused).", -1, methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC
