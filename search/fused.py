@@ -22,6 +22,10 @@ the same two results with one regex scan (``findall``: plain tuples, no
 * terms and positions are :class:`~analyzers.pipeline.TermFilter`'s in index
   mode: stopwords removed, positions counted over the kept tokens from 0.
 
+Where :mod:`search._speedups` is built, the same scan and both loops run
+in C in one pass (:func:`_c_positions_and_keys`), with the same memos and the
+same Python calls on a miss; ``tests/test_fused.py`` runs both paths.
+
 Only for index mode (``removestops``, whole-value tokenization) and only for
 the exact chains :func:`fusable` recognizes; everything else goes through the
 analyzer. ``tests/test_fused.py`` checks the results equal the analyzers' on
@@ -49,7 +53,7 @@ from analyzers.pipeline import TermFilter, _chains, _memos
 from analyzers.tokenizer import TOKEN_PATTERN, BilingualTokenizer
 
 try:
-    # The two loops of positions_and_keys in C, where it was built (setup.py).
+    # positions_and_keys in C (its scan and both loops), where it was built (setup.py).
     from search import _speedups
 except ImportError:
     _speedups = None
@@ -235,7 +239,7 @@ def _class_table() -> bytes:
     """Each BMP code point's classes in TOKEN_PATTERN, as bits, for the C scanner (``search/_speedups.c``).
 
     Made from the pattern's own character classes, so the two cannot drift
-    apart; ~50 ms, once per process, and only when indexing.
+    apart; ~25 ms, once per process, and only when indexing.
     """
     global _CLASS_TABLE
     if _CLASS_TABLE is None:

@@ -112,9 +112,9 @@ else:
 
 
 try:
-    # C versions of two per-posting loops below (positions encoding, the
-    # counting sort's scatter), with the same output; optional, built where
-    # a compiler is (setup.py). Without it the Python loops run.
+    # C versions of three per-posting loops below (positions encoding, the
+    # pool's term ids, the counting sort), with the same output; optional,
+    # built where a compiler is (setup.py). Without it the Python loops run.
     from search import _speedups
 except ImportError:
     _speedups = None

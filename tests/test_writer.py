@@ -18,6 +18,7 @@ import whoosh.index
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import search.fused
 import search.parallel
 import search.sync
 import search.writer
@@ -206,6 +207,7 @@ def test_same_index_as_whoosh(tmp_path, stock, monkeypatch, fallback):
         monkeypatch.setattr(search.writer, "_compress", search.writer._zlib_compress)
     if fallback == "python-loops":
         monkeypatch.setattr(search.writer, "_speedups", None)
+        monkeypatch.setattr(search.fused, "_speedups", None)
     docs = sample_documents()
     fast, slow = build_both(tmp_path, stock, [lambda ix: ix.add(docs)])
     compare(fast, slow)
@@ -247,6 +249,7 @@ def test_same_index_with_a_tiny_memory_budget(tmp_path, stock, monkeypatch, chun
     # "python": the writer's Python loops, where search._speedups is not built.
     if loops == "python":
         monkeypatch.setattr(search.writer, "_speedups", None)
+        monkeypatch.setattr(search.fused, "_speedups", None)
     monkeypatch.setattr(search.writer, "_RUN_CHUNK", chunk)
     spills = []
     real_spill = search.writer._Pool.spill
