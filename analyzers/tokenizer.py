@@ -37,17 +37,20 @@ _AR_LETTER = (
 _AR_MARK = "\u0640\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed"
 _JOINER = "\u200c\u200d"  # ZWNJ, ZWJ: glue inside a word, never at its edges
 _LATIN = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+# What may follow an English word's first letter, and what a run of "other" letters is made of.
+_LATIN_TAIL = _LATIN + r"0-9\u0300-\u036f"
+_WORD_LETTER = r"[^\W\d_]"
 
 TOKEN_PATTERN = re.compile(
     rf"(?P<fa>[{_AR_LETTER}][{_AR_LETTER}{_AR_MARK}]*"
     rf"(?:[{_JOINER}{_AR_MARK}]+[{_AR_LETTER}][{_AR_LETTER}{_AR_MARK}]*)*)"
-    rf"|(?P<en>[{_LATIN}][{_LATIN}0-9\u0300-\u036f]*(?:['\u2019][{_LATIN}]+)*)"
+    rf"|(?P<en>[{_LATIN}][{_LATIN_TAIL}]*(?:['\u2019][{_LATIN}]+)*)"
     # 10,000 is one number; 6.5 is one number; 1404/02/31 is three.
     r"|(?P<num>[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?(?![0-9])|[0-9]+(?:\.[0-9]+)?)"
     # Any other letters, but never Arabic-script ones: "Ωکتاب" is two tokens,
     # so the Persian word still gets Persian analysis. Latin letters may
     # follow ("ˈkɛnjə", "μm"): IPA and units are better whole than shredded.
-    rf"|(?P<other>(?:(?![{_AR_LETTER}])[^\W\d_])+)"
+    rf"|(?P<other>(?:(?![{_AR_LETTER}]){_WORD_LETTER})+)"
 )
 
 _SCRIPT_OF_FIRST = (

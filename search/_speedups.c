@@ -736,7 +736,6 @@ fused(PyObject *self, PyObject *args)
     if (s_fa == NULL || s_en == NULL || poses == NULL || keys == NULL)
         goto fail;
     while ((t = next_token(&s, i, &start, &end)) != T_NONE) {
-        Py_ssize_t gap_start = i;
         i = end;
         if (xkey == NULL && memos == NULL)
             continue;
@@ -774,7 +773,7 @@ fused(PyObject *self, PyObject *args)
                 }
             }
             if (held != NULL) {
-                /* the gap since the held token: gap_start is its end */
+                /* the gap since the held token: text[held_end:start] */
                 int j = joins(h_norm, norm, &s, held_end, start, prefixes, suffixes, after_vowel, vowel_ends, gap_chars);
                 if (j < 0) {
                     Py_DECREF(norm);
@@ -799,7 +798,6 @@ fused(PyObject *self, PyObject *args)
             held_end = end;
             continue;
         }
-        (void)gap_start;
         if (held != NULL) {
             if (add_held(poses, memos, fns, held, &pos) < 0)
                 goto fail;
@@ -854,5 +852,20 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    return PyModule_Create(&module);
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    /* The class bits of the scanner's table, for search.fused._class_table to set. */
+    static const struct {
+        const char *name;
+        int bit;
+    } bits[] = {{"C_AR", C_AR},   {"C_MARK", C_MARK}, {"C_JOIN", C_JOIN}, {"C_LAT", C_LAT},
+                {"C_ENC", C_ENC}, {"C_OTH", C_OTH},   {"C_DIG", C_DIG}};
+    for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++) {
+        if (PyModule_AddIntConstant(m, bits[i].name, bits[i].bit) < 0) {
+            Py_DECREF(m);
+            return NULL;
+        }
+    }
+    return m;
 }

@@ -35,13 +35,15 @@ random mixed text.
 from __future__ import annotations
 
 import re
+from functools import cache
 
+import analyzers.persian
+import analyzers.pipeline
 from analyzers.chars import fold
 from analyzers.crossscript import CrossKeyFilter, cross_key
 from analyzers.persian import (
     _GAP_CHARS,
     _NORM_CACHE,
-    _NORM_CACHE_LIMIT,
     _VOWEL_ENDS,
     AFTER_VOWEL_SUFFIXES,
     PREFIXES,
@@ -69,22 +71,19 @@ _XKEYS_LIMIT = 100_000
 
 
 def memo_limits() -> tuple[int, int, int]:
-    """This process's memo bounds: per chain (:mod:`analyzers.pipeline`), of the join test's normal forms, per cross-key script."""
-    import analyzers.pipeline
+    """This process's memo bounds: per chain (:mod:`analyzers.pipeline`), of the join test's normal forms, per cross-key script.
 
-    return analyzers.pipeline._CACHE_LIMIT, _NORM_CACHE_LIMIT, _XKEYS_LIMIT
+    The first two are the analyzers' own module settings, read where they
+    live (the loops here read them at each miss), so a bound set here holds
+    for the analyzers and for this module alike.
+    """
+    return analyzers.pipeline._CACHE_LIMIT, analyzers.persian._NORM_CACHE_LIMIT, _XKEYS_LIMIT
 
 
 def set_memo_limits(limits: tuple[int, int, int]) -> None:
     """Bound this process's analysis memos (see :func:`memo_limits`); a memo at its bound is cleared at its next miss."""
-    global _NORM_CACHE_LIMIT, _XKEYS_LIMIT
-    import analyzers.persian
-    import analyzers.pipeline
-
-    chain, norm, xkeys = limits
-    analyzers.pipeline._CACHE_LIMIT = chain
-    analyzers.persian._NORM_CACHE_LIMIT = _NORM_CACHE_LIMIT = norm
-    _XKEYS_LIMIT = xkeys
+    global _XKEYS_LIMIT
+    analyzers.pipeline._CACHE_LIMIT, analyzers.persian._NORM_CACHE_LIMIT, _XKEYS_LIMIT = limits
 
 
 def fusable(analyzer) -> str | None:
@@ -163,7 +162,7 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
             norm = norm_cache.get(f)
             if norm is None:
                 norm = normalize(f)
-                if len(norm_cache) >= _NORM_CACHE_LIMIT:
+                if len(norm_cache) >= analyzers.persian._NORM_CACHE_LIMIT:
                     norm_cache.clear()
                 norm_cache[f] = norm
             if held is not None:
@@ -232,35 +231,31 @@ def positions_and_keys(value: str, termfilter: TermFilter | None, want_keys: boo
     return poses, keys
 
 
-_CLASS_TABLE: bytes | None = None
-
-
+@cache
 def _class_table() -> bytes:
-    """Each BMP code point's classes in TOKEN_PATTERN, as bits, for the C scanner (``search/_speedups.c``).
+    """Each BMP code point's classes in TOKEN_PATTERN, as the C scanner's bits (``search/_speedups.c``).
 
     Made from the pattern's own character classes, so the two cannot drift
     apart; ~25 ms, once per process, and only when indexing.
     """
-    global _CLASS_TABLE
-    if _CLASS_TABLE is None:
-        from analyzers.tokenizer import _AR_LETTER, _AR_MARK, _JOINER, _LATIN
+    from analyzers.tokenizer import _AR_LETTER, _AR_MARK, _JOINER, _LATIN, _LATIN_TAIL, _WORD_LETTER
 
-        bmp = "".join(map(chr, range(0x10000)))
-        table = bytearray(0x10000)
-        classes = (
-            (1, f"[{_AR_LETTER}]"),
-            (2, f"[{_AR_MARK}]"),
-            (4, f"[{_JOINER}]"),
-            (8, f"[{_LATIN}]"),
-            (16, f"[{_LATIN}0-9\u0300-\u036f]"),
-            (32, r"[^\W\d_]"),
-            (64, "[0-9]"),
-        )
-        for bit, cls in classes:
-            for m in re.finditer(cls, bmp):
-                table[m.start()] |= bit
-        _CLASS_TABLE = bytes(table)
-    return _CLASS_TABLE
+    sp = _speedups
+    classes = (
+        (sp.C_AR, f"[{_AR_LETTER}]"),
+        (sp.C_MARK, f"[{_AR_MARK}]"),
+        (sp.C_JOIN, f"[{_JOINER}]"),
+        (sp.C_LAT, f"[{_LATIN}]"),
+        (sp.C_ENC, f"[{_LATIN_TAIL}]"),
+        (sp.C_OTH, _WORD_LETTER),
+        (sp.C_DIG, "[0-9]"),
+    )
+    bmp = "".join(map(chr, range(0x10000)))
+    table = bytearray(0x10000)
+    for bit, cls in classes:
+        for m in re.finditer(cls, bmp):
+            table[m.start()] |= bit
+    return bytes(table)
 
 
 def _c_positions_and_keys(folded: str, termfilter: TermFilter | None, want_keys: bool):
@@ -276,7 +271,7 @@ def _c_positions_and_keys(folded: str, termfilter: TermFilter | None, want_keys:
             (chains["fa"].term, chains["en"].term, chains["num"].term, chains["other"].term),
             _NORM_CACHE,
             normalize,
-            _NORM_CACHE_LIMIT,
+            analyzers.persian._NORM_CACHE_LIMIT,
             PREFIXES,
             SUFFIXES,
             AFTER_VOWEL_SUFFIXES,

@@ -406,12 +406,13 @@ class _FieldPool:
         docs = array("I", bytes(4 * n))
         weights = array("d", bytes(8 * n))
         values = [emptybytes] * n
-        if _speedups is not None:
+        if _speedups is not None:  # its scatter takes the slots as an array("q")
             per_tid = array("q", bytes(8 * len(terms)))
             _speedups.count_ids(self.tids, per_tid)
+            nxt = array("q", bytes(8 * len(terms)))
         else:
             per_tid = Counter(self.tids)
-        nxt = array("q", bytes(8 * len(terms))) if _speedups is not None else [0] * len(terms)
+            nxt = [0] * len(terms)
         counts = []
         pos = 0
         for term in ordered:
